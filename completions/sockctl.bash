@@ -1,0 +1,58 @@
+# bash completion for sockctl(1).
+# Each command's part starts with a `# cmd: NAME` line; the test
+# tests/integration/test_docs.c checks that it lists every flag that
+# `sockctl NAME --help` shows.
+
+_sockctl_sockopts()
+{
+	sockctl opts list 2>/dev/null | awk '{ print $1 }'
+}
+
+_sockctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+	local cmd="" flags="" i
+
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		case ${COMP_WORDS[i]} in
+		-*) ;;
+		*) cmd=${COMP_WORDS[i]}; break ;;
+		esac
+	done
+	# cmd: sockctl
+	if [[ -z $cmd ]]; then
+		COMPREPLY=($(compgen -W "$(sockctl --list-commands 2>/dev/null) help -h --help -V --version" -- "$cur"))
+		return
+	fi
+	case $prev in
+	--unix|--trace|--history|--allow-file|--deny-file)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-o|--sockopt)
+		COMPREPLY=($(compgen -W "$(_sockctl_sockopts)" -- "$cur"))
+		return ;;
+	esac
+	case $cmd in
+	help)
+		COMPREPLY=($(compgen -W "$(sockctl --list-commands 2>/dev/null)" -- "$cur"))
+		return ;;
+	# cmd: resolve
+	resolve)
+		case $prev in
+		-t|--type)
+			COMPREPLY=($(compgen -W "stream dgram raw" -- "$cur"))
+			return ;;
+		--protocol|--service|--pton|--ntop|--byteorder)
+			return ;;
+		esac
+		flags="-4 -6 -t --type --passive --canonname --numeric-host
+		       --numeric-serv --v4mapped --all --addrconfig -r --reverse
+		       --namereqd --nofqdn --dgram --service --protocol
+		       --hostname --fqdn --pton --ntop --byteorder --json
+		       -h --help" ;;
+	# cmd: end
+	esac
+	COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+}
+
+complete -F _sockctl sockctl

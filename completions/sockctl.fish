@@ -1,0 +1,47 @@
+# fish completion for sockctl(1).
+# Each command's part starts with a `# cmd: NAME` line; the test
+# tests/integration/test_docs.c checks that it lists every flag that
+# `sockctl NAME --help` shows.
+
+function __sockctl_commands
+    sockctl --list-commands 2>/dev/null
+    echo help
+end
+
+function __sockctl_sockopts
+    sockctl opts list 2>/dev/null | string replace -r '\s.*' ''
+end
+
+complete -c sockctl -f
+complete -c sockctl -n __fish_use_subcommand -a '(__sockctl_commands)'
+# cmd: sockctl
+complete -c sockctl -n __fish_use_subcommand -s h -l help -d 'show help'
+complete -c sockctl -n __fish_use_subcommand -s V -l version -d 'show the version'
+complete -c sockctl -n '__fish_seen_subcommand_from help' -a '(__sockctl_commands)'
+
+# cmd: resolve
+set -l c '__fish_seen_subcommand_from resolve'
+complete -c sockctl -n $c -s 4 -d 'IPv4 results only'
+complete -c sockctl -n $c -s 6 -d 'IPv6 results only'
+complete -c sockctl -n $c -s t -l type -x -a 'stream dgram raw' -d 'socket type'
+complete -c sockctl -n $c -l passive -d AI_PASSIVE
+complete -c sockctl -n $c -l canonname -d AI_CANONNAME
+complete -c sockctl -n $c -l numeric-host -d 'numeric host only'
+complete -c sockctl -n $c -l numeric-serv -d 'numeric service only'
+complete -c sockctl -n $c -l v4mapped -d AI_V4MAPPED
+complete -c sockctl -n $c -l all -d AI_ALL
+complete -c sockctl -n $c -l addrconfig -d AI_ADDRCONFIG
+complete -c sockctl -n $c -s r -l reverse -d 'reverse lookup'
+complete -c sockctl -n $c -l namereqd -d NI_NAMEREQD
+complete -c sockctl -n $c -l nofqdn -d NI_NOFQDN
+complete -c sockctl -n $c -l dgram -d NI_DGRAM
+complete -c sockctl -n $c -l service -x -d 'look up a service'
+complete -c sockctl -n $c -l protocol -x -d 'look up a protocol'
+complete -c sockctl -n $c -l hostname -d 'this host name'
+complete -c sockctl -n $c -l fqdn -d 'this host fully qualified name'
+complete -c sockctl -n $c -l pton -x -d 'address to hex'
+complete -c sockctl -n $c -l ntop -x -d 'hex to address'
+complete -c sockctl -n $c -l byteorder -x -d 'htons and htonl of N'
+complete -c sockctl -n $c -l json -d 'JSON output'
+complete -c sockctl -n $c -s h -l help -d 'show help'
+# cmd: end

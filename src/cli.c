@@ -1,0 +1,89 @@
+/*
+ * cli.c - diagnostics and usage errors shared by the commands.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "err.h"
+#include "net.h"
+
+static void verror(const char *cmd, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs("sockctl: ", stderr);
+	if (cmd)
+		fprintf(stderr, "%s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(cmd, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "Try 'sockctl %s --help'.\n", cmd);
+	else
+		fprintf(stderr, "Try 'sockctl --help'.\n");
+	return EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *what, int err)
+{
+	cli_error(cmd, "%s: %s", what, net_strerror(err));
+	return net_exit_status(err);
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':') {
+		if (optopt)
+			return cli_usage(cmd, "option '-%c' needs a value",
+					 optopt);
+		return cli_usage(cmd, "option '%s' needs a value", arg);
+	}
+	if (optopt)
+		return cli_usage(cmd, "unknown option '-%c'", optopt);
+	return cli_usage(cmd, "unknown option '%s'", arg);
+}
+
+int cli_help(const char *cmd)
+{
+	for (size_t i = 0; i < cmd_count; i++) {
+		if (strcmp(cmd_table[i].name, cmd))
+			continue;
+		fputs(cmd_table[i].help, stdout);
+		return EXIT_OK;
+	}
+	return EXIT_USAGE;
+}
+
+int cli_finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		/* EPIPE: the reader went away, which is not our failure. */
+		if (errno == EPIPE)
+			return status;
+		cli_error(NULL, "write error: %s", strerror(errno));
+		return status ? status : EXIT_FAIL;
+	}
+	return status;
+}

@@ -1,0 +1,46 @@
+/*
+ * cli.h - what every command shares at the user-facing layer: the command
+ * table entry, diagnostics in the `sockctl: COMMAND: WHAT: WHY` form, usage
+ * errors with their `Try` line, getopt error reporting, and the final
+ * check of stdout.  Only main.c and cmd_*.c use this; it prints and the
+ * layers below never do.
+ */
+#ifndef SOCKCTL_CLI_H
+#define SOCKCTL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+	const char *help;	/* full usage text, printed by --help */
+};
+
+extern const struct cmd cmd_table[];
+extern const size_t cmd_count;
+
+/* The commands (one file each). */
+int cmd_resolve(int argc, char **argv);
+extern const char cmd_resolve_help[];
+
+/* `sockctl: CMD: message` on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The same plus `Try 'sockctl CMD --help'.`; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* `sockctl: CMD: WHAT: strerror`; returns the exit status for err. */
+int cli_fail(const char *cmd, const char *what, int err);
+/*
+ * Report a getopt_long() failure ('?' or ':' with an optstring that starts
+ * with ':'); returns EXIT_USAGE.
+ */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* Print a command's --help text to stdout; returns 0. */
+int cli_help(const char *cmd);
+/* Flush stdout; a write error there (full disk, closed pipe) is exit 1. */
+int cli_finish(int status);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * fmt.h - output formatting: a growable byte buffer, escaping of
+ * non-printable bytes, JSON strings, base64 and the `hexdump -C` layout.
+ *
+ * Everything appends to a struct sbuf; the caller decides where it goes.
+ * Allocation failure aborts: a formatter that silently drops output would
+ * be worse than no program.
+ */
+#ifndef SOCKCTL_FMT_H
+#define SOCKCTL_FMT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define SBUF_INIT {NULL, 0, 0}
+
+void sbuf_reserve(struct sbuf *b, size_t extra);
+void sbuf_add(struct sbuf *b, const void *data, size_t len);
+void sbuf_addc(struct sbuf *b, char c);
+void sbuf_adds(struct sbuf *b, const char *s);
+void sbuf_addf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The text so far, NUL-terminated (never NULL). */
+const char *sbuf_str(struct sbuf *b);
+void sbuf_reset(struct sbuf *b);
+void sbuf_free(struct sbuf *b);
+
+/*
+ * Printable ASCII as is, backslash as \\, newline \n, CR \r, tab \t,
+ * everything else (control bytes, ESC, bytes >= 0x7f) as \xHH.  The result
+ * is safe to put on a terminal.
+ */
+void fmt_escape(struct sbuf *b, const void *data, size_t len);
+
+/* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD. */
+void fmt_json_string(struct sbuf *b, const void *data, size_t len);
+bool fmt_utf8_valid(const void *data, size_t len);
+void fmt_base64(struct sbuf *b, const void *data, size_t len);
+
+/*
+ * `hexdump -C` lines for data that starts at stream offset *offset, which
+ * is advanced.  Call fmt_hexdump_end() once at the end of the stream for
+ * the closing offset line.  Repeated lines are not squeezed into '*' (as
+ * with hexdump -v): a stream cannot know what comes next.
+ */
+void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data,
+		 size_t len);
+void fmt_hexdump_end(struct sbuf *b, uint64_t offset);
+
+#endif
