@@ -15,6 +15,8 @@
 #include "err.h"
 
 const struct cmd cmd_table[] = {
+	{"serve", cmd_serve, "serve many TCP or Unix-socket clients at once",
+	 cmd_serve_help},
 	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
 	 cmd_resolve_help},
 };

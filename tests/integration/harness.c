@@ -476,3 +476,89 @@ void run_free(struct run *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+/* ---- added for the serve tests ---- */
+
+long proc_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The command name may hold spaces; fields go on after its ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+				"%lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+size_t count_substr(const char *s, const char *needle)
+{
+	size_t n = 0, len = strlen(needle);
+
+	if (!s || !len)
+		return 0;
+	for (const char *p = s; (p = strstr(p, needle)); p += len)
+		n++;
+	return n;
+}
+
+struct count_arg {
+	const char *needle;
+	size_t n;
+};
+
+static bool err_has_n(struct proc *p, const void *arg)
+{
+	const struct count_arg *a = arg;
+
+	return count_substr(p->ebuf, a->needle) >= a->n;
+}
+
+bool proc_wait_err_count(struct proc *p, const char *needle, size_t n,
+			 int timeout_ms)
+{
+	struct count_arg a = {needle, n};
+
+	return wait_for(p, err_has_n, &a, timeout_ms);
+}
+
+char *temp_dir(void)
+{
+	char *d = strdup("/tmp/sockctl-test-XXXXXX");
+
+	if (!d || !mkdtemp(d))
+		cr_assert_fail("mkdtemp: %s", strerror(errno));
+	return d;
+}
+
+bool proc_exited(struct proc *p)
+{
+	return reap(p, WNOHANG);
+}

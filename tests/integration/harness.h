@@ -78,4 +78,20 @@ size_t count_lines(const char *s);
 /* Python peers: `python3 -c SCRIPT args...`, NULL-terminated. */
 struct proc *python_start(int flags, const char *script, ...);
 
+/* ---- added for the serve tests ---- */
+
+/* Resident memory of a process in KiB (VmRSS), or -1. */
+long proc_rss_kb(pid_t pid);
+/* CPU time a process has used so far, in clock ticks, or -1. */
+long proc_cpu_ticks(pid_t pid);
+/* How often needle occurs in s (NULL counts as empty). */
+size_t count_substr(const char *s, const char *needle);
+/* Wait until stderr holds needle at least n times. */
+bool proc_wait_err_count(struct proc *p, const char *needle, size_t n,
+			 int timeout_ms);
+/* Has the process exited?  Reaps it without waiting. */
+bool proc_exited(struct proc *p);
+/* A fresh private directory under /tmp (caller frees; rmdir is theirs). */
+char *temp_dir(void);
+
 #endif
