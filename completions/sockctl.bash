@@ -50,6 +50,24 @@ _sockctl()
 		       --namereqd --nofqdn --dgram --service --protocol
 		       --hostname --fqdn --pton --ntop --byteorder --json
 		       -h --help" ;;
+	# cmd: serve
+	serve)
+		case $prev in
+		--log-format)
+			COMPREPLY=($(compgen -W "text json" -- "$cur"))
+			return ;;
+		--exec)
+			COMPREPLY=($(compgen -c -- "$cur"))
+			return ;;
+		--tcp|-b|--bind|--backlog|--prefix|--banner|-w|--accept-timeout|-m|--max-conns|-i|--idle-timeout|--allow|--deny)
+			return ;;
+		esac
+		flags="--tcp --unix -b --bind -4 -6 --backlog --echo --prefix
+		       --timestamp --broker --chat --relay --discard --exec
+		       --banner --once -w --accept-timeout -m --max-conns
+		       -i --idle-timeout --allow --deny --allow-file --deny-file
+		       -N --shutdown-on-eof --print --no-print --log-format
+		       --trace -q --quiet -v --verbose -h --help" ;;
 	# cmd: end
 	esac
 	COMPREPLY=($(compgen -W "$flags" -- "$cur"))
