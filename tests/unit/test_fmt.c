@@ -285,7 +285,7 @@ static char *real_hexdump(const void *data, size_t len, bool verbose)
 	char path[] = "/tmp/sockctl-hexdump-XXXXXX", cmd[128];
 	int fd = mkstemp(path);
 	struct sbuf out = SBUF_INIT;
-	char buf[4096];
+	char buf[4096], *s;
 	size_t n;
 	FILE *f;
 
@@ -302,7 +302,9 @@ static char *real_hexdump(const void *data, size_t len, bool verbose)
 		     "hexdump -C failed (is bsdextrautils "
 		     "installed?)");
 	unlink(path);
-	return strdup(sbuf_str(&out));
+	s = strdup(sbuf_str(&out));
+	sbuf_free(&out);
+	return s;
 }
 
 static char *our_hexdump(const void *data, size_t len, size_t chunk)

@@ -628,7 +628,7 @@ static void on_many(struct loop *l, struct loop_timer *t, void *arg)
 		loop_stop(l, 0);
 }
 
-Test(loop, ten_thousand_timers_in_order, .timeout = 60)
+Test(loop, ten_thousand_timers_in_order)
 {
 	struct loop *l = new_loop(20000);
 	struct loop_timer **tt = calloc(MANY, sizeof(*tt));
@@ -772,7 +772,7 @@ static void on_big(struct loop *l, int fd, uint32_t events, void *arg)
 		loop_stop(l, 0);
 }
 
-Test(loop, ten_thousand_fds, .timeout = 120)
+Test(loop, ten_thousand_fds)
 {
 	struct rlimit rl;
 	struct loop *l;

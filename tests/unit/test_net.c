@@ -24,6 +24,14 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * A test that could hang on a bug (a connect that never returns) arms an
+ * alarm: SIGALRM kills it and Criterion reports the crash.  (Criterion's
+ * own .timeout leaks memory in its runner when two such tests overlap,
+ * which fails the sanitizer build.)
+ */
+#define HANG_GUARD_SECS 20
+
 static const struct net_listen_opts tcp_any = {.family = AF_UNSPEC,
 					       .socktype = SOCK_STREAM};
 
@@ -273,7 +281,7 @@ Test(net, connect_refused)
  * Linux drops further SYNs, so the next connect can only time out.  It may
  * take a connection or two to fill the queue, hence a bounded loop.
  */
-Test(net, connect_timeout, .timeout = 30)
+Test(net, connect_timeout)
 {
 	struct net_listen_opts lo = {.family = AF_INET,
 				     .socktype = SOCK_STREAM};
@@ -283,6 +291,7 @@ Test(net, connect_timeout, .timeout = 30)
 	char port[16];
 	int64_t t0;
 
+	alarm(HANG_GUARD_SECS);
 	cr_assert_eq(net_listen("127.0.0.1", "0", &lo, &lfd), 0);
 	cr_assert_eq(listen(lfd, 0), 0);
 	snprintf(port, sizeof(port), "%d", port_of(lfd));
@@ -450,13 +459,14 @@ Test(net, unix_live_socket_in_use)
 }
 
 /* Even when its backlog is full: the check must not wait for it. */
-Test(net, unix_live_socket_with_full_backlog, .timeout = 20)
+Test(net, unix_live_socket_with_full_backlog)
 {
 	struct net_listen_opts lo = {.socktype = SOCK_STREAM, .backlog = 1};
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	char *dir = tmpdir();
 	int lfd = -1, other = -1, fds[16], n;
 
+	alarm(HANG_GUARD_SECS);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", dir);
 	cr_assert_eq(net_listen_unix(sun.sun_path, &lo, &lfd), 0);
 	for (n = 0; n < (int)N(fds); n++) {
@@ -476,7 +486,7 @@ Test(net, unix_live_socket_with_full_backlog, .timeout = 20)
 }
 
 /* Connecting with a timeout to a Unix server whose backlog is full. */
-Test(net, unix_connect_timeout_on_full_backlog, .timeout = 20)
+Test(net, unix_connect_timeout_on_full_backlog)
 {
 	struct net_listen_opts lo = {.socktype = SOCK_STREAM, .backlog = 1};
 	struct net_connect_opts o = {.socktype = SOCK_STREAM,
@@ -485,6 +495,7 @@ Test(net, unix_connect_timeout_on_full_backlog, .timeout = 20)
 	int lfd = -1, fds[16], n, r = 0;
 	int64_t t0 = 0;
 
+	alarm(HANG_GUARD_SECS);
 	snprintf(path, sizeof(path), "%s/s", dir);
 	cr_assert_eq(net_listen_unix(path, &lo, &lfd), 0);
 	for (n = 0; n < (int)N(fds); n++) {
