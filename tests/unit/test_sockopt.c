@@ -45,49 +45,49 @@ static int new_socket(unsigned kind)
 Test(sockopt, table_covers_spec_and_is_sane)
 {
 	static const char *const spec[] = {
-	    "SO_REUSEADDR",
-	    "SO_REUSEPORT",
-	    "SO_KEEPALIVE",
-	    "SO_BROADCAST",
-	    "SO_LINGER",
-	    "SO_RCVBUF",
-	    "SO_SNDBUF",
-	    "SO_RCVLOWAT",
-	    "SO_SNDLOWAT",
-	    "SO_RCVTIMEO",
-	    "SO_SNDTIMEO",
-	    "SO_OOBINLINE",
-	    "SO_DONTROUTE",
-	    "SO_PRIORITY",
-	    "SO_MARK",
-	    "SO_BINDTODEVICE",
-	    "SO_TYPE",
-	    "SO_DOMAIN",
-	    "SO_PROTOCOL",
-	    "SO_ERROR",
-	    "SO_ACCEPTCONN",
-	    "SO_DEBUG",
-	    "TCP_NODELAY",
-	    "TCP_CORK",
-	    "TCP_MAXSEG",
-	    "TCP_KEEPIDLE",
-	    "TCP_KEEPINTVL",
-	    "TCP_KEEPCNT",
-	    "TCP_USER_TIMEOUT",
-	    "TCP_CONGESTION",
-	    "TCP_QUICKACK",
-	    "TCP_FASTOPEN",
-	    "TCP_DEFER_ACCEPT",
-	    "TCP_NOTSENT_LOWAT",
-	    "IP_TTL",
-	    "IP_TOS",
-	    "IP_MULTICAST_TTL",
-	    "IP_MULTICAST_LOOP",
-	    "IP_RECVERR",
-	    "IPV6_V6ONLY",
-	    "IPV6_UNICAST_HOPS",
-	    "IPV6_MULTICAST_HOPS",
-	    "UDP_CORK",
+		"SO_REUSEADDR",
+		"SO_REUSEPORT",
+		"SO_KEEPALIVE",
+		"SO_BROADCAST",
+		"SO_LINGER",
+		"SO_RCVBUF",
+		"SO_SNDBUF",
+		"SO_RCVLOWAT",
+		"SO_SNDLOWAT",
+		"SO_RCVTIMEO",
+		"SO_SNDTIMEO",
+		"SO_OOBINLINE",
+		"SO_DONTROUTE",
+		"SO_PRIORITY",
+		"SO_MARK",
+		"SO_BINDTODEVICE",
+		"SO_TYPE",
+		"SO_DOMAIN",
+		"SO_PROTOCOL",
+		"SO_ERROR",
+		"SO_ACCEPTCONN",
+		"SO_DEBUG",
+		"TCP_NODELAY",
+		"TCP_CORK",
+		"TCP_MAXSEG",
+		"TCP_KEEPIDLE",
+		"TCP_KEEPINTVL",
+		"TCP_KEEPCNT",
+		"TCP_USER_TIMEOUT",
+		"TCP_CONGESTION",
+		"TCP_QUICKACK",
+		"TCP_FASTOPEN",
+		"TCP_DEFER_ACCEPT",
+		"TCP_NOTSENT_LOWAT",
+		"IP_TTL",
+		"IP_TOS",
+		"IP_MULTICAST_TTL",
+		"IP_MULTICAST_LOOP",
+		"IP_RECVERR",
+		"IPV6_V6ONLY",
+		"IPV6_UNICAST_HOPS",
+		"IPV6_MULTICAST_HOPS",
+		"UDP_CORK",
 	};
 
 	for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++)
@@ -131,7 +131,7 @@ Test(sockopt, cork_depends_on_kind)
 	cr_assert_eq(o->optname, UDP_CORK);
 	cr_assert_eq(find_err("cork", 0, err), -EINVAL);
 	cr_assert_str_eq(
-	    err, "ambiguous socket option 'cork': TCP_CORK or UDP_CORK");
+		err, "ambiguous socket option 'cork': TCP_CORK or UDP_CORK");
 	cr_assert_eq(find_err("recverr", SOCKOPT_TCP6, err), -EINVAL);
 	cr_assert(strstr(err, "IP_RECVERR") && strstr(err, "IPV6_RECVERR"),
 		  "%s", err);
@@ -147,7 +147,7 @@ Test(sockopt, unknown_lists_close_names)
 			      "(did you mean TCP_NODELAY?)");
 	cr_assert_eq(find_err("keep", SOCKOPT_TCP, err), -ENOENT);
 	cr_assert(strstr(err, "SO_KEEPALIVE") && strstr(err, "TCP_KEEPIDLE") &&
-		      strstr(err, "TCP_KEEPCNT"),
+			  strstr(err, "TCP_KEEPCNT"),
 		  "%s", err);
 	cr_assert_eq(find_err("SO_RCVBUFF", 0, err), -ENOENT);
 	cr_assert(strstr(err, "SO_RCVBUF?"), "%s", err);
@@ -178,44 +178,44 @@ struct value_case {
 Test(sockopt, parse_values)
 {
 	static const struct value_case cases[] = {
-	    {"SO_KEEPALIVE=on", SOCKOPT_TCP, 1, "1"},
-	    {"keepalive=No", SOCKOPT_TCP, 1, "0"},
-	    {"keepalive=TRUE", SOCKOPT_TCP, 1, "1"},
-	    {"keepalive=2", SOCKOPT_TCP, 0,
-	     "invalid value '2' for SO_KEEPALIVE: expected on, off, yes, "
-	     "no, true, false, 1 or 0"},
-	    {"rcvbuf=65536", SOCKOPT_TCP, 1, "65536"},
-	    {"rcvbuf=64k", SOCKOPT_TCP, 1, "65536"},
-	    {"rcvbuf=1m", SOCKOPT_TCP, 1, "1048576"},
-	    {"rcvbuf=big", SOCKOPT_TCP, 0, "expected a size in bytes"},
-	    {"rcvbuf=-1", SOCKOPT_TCP, 0, "expected a size in bytes"},
-	    {"rcvbuf=4g", SOCKOPT_TCP, 0, "expected a size in bytes"},
-	    {"ttl=64", SOCKOPT_TCP, 1, "64"},
-	    {"tos=0x10", SOCKOPT_TCP, 1, "16"},
-	    {"unicast_hops=-1", SOCKOPT_TCP6, 1, "-1"},
-	    {"ttl=6x", SOCKOPT_TCP, 0, "expected an integer"},
-	    {"ttl=", SOCKOPT_TCP, 0, "expected an integer"},
-	    {"ttl=99999999999", SOCKOPT_TCP, 0, "expected an integer"},
-	    {"rcvtimeo=1.5", SOCKOPT_TCP, 1, "1.500"},
-	    {"rcvtimeo=0", SOCKOPT_TCP, 1, "0.000"},
-	    {"rcvtimeo=0.000004", SOCKOPT_TCP, 1, "0.000004"},
-	    {"rcvtimeo=soon", SOCKOPT_TCP, 0, "expected seconds"},
-	    {"rcvtimeo=-1", SOCKOPT_TCP, 0, "expected seconds"},
-	    {"keepidle=30", SOCKOPT_TCP, 1, "30.000"},
-	    {"keepidle=0.5", SOCKOPT_TCP, 0, "expected whole seconds"},
-	    {"user_timeout=2.5", SOCKOPT_TCP, 1, "2.500"},
-	    {"linger=off", SOCKOPT_TCP, 1, "off"},
-	    {"linger=on:5", SOCKOPT_TCP, 1, "on:5"},
-	    {"linger=ON:0", SOCKOPT_UNIX, 1, "on:0"},
-	    {"linger=on", SOCKOPT_TCP, 0, "expected off or on:SECS"},
-	    {"linger=on:-1", SOCKOPT_TCP, 0, "expected off or on:SECS"},
-	    {"linger=5", SOCKOPT_TCP, 0, "expected off or on:SECS"},
-	    {"congestion=cubic", SOCKOPT_TCP, 1, "cubic"},
-	    {"bindtodevice=", SOCKOPT_UDP, 1, ""},
-	    {"type=1", SOCKOPT_TCP, 0, "SO_TYPE is read-only"},
-	    {"rcvbuf", SOCKOPT_TCP, 0, "expected NAME=VALUE, not 'rcvbuf'"},
-	    {"=5", SOCKOPT_TCP, 0, "expected NAME=VALUE"},
-	    {"nosuch=5", SOCKOPT_TCP, 0, "unknown socket option 'nosuch'"},
+		{"SO_KEEPALIVE=on", SOCKOPT_TCP, 1, "1"},
+		{"keepalive=No", SOCKOPT_TCP, 1, "0"},
+		{"keepalive=TRUE", SOCKOPT_TCP, 1, "1"},
+		{"keepalive=2", SOCKOPT_TCP, 0,
+		 "invalid value '2' for SO_KEEPALIVE: expected on, off, yes, "
+		 "no, true, false, 1 or 0"},
+		{"rcvbuf=65536", SOCKOPT_TCP, 1, "65536"},
+		{"rcvbuf=64k", SOCKOPT_TCP, 1, "65536"},
+		{"rcvbuf=1m", SOCKOPT_TCP, 1, "1048576"},
+		{"rcvbuf=big", SOCKOPT_TCP, 0, "expected a size in bytes"},
+		{"rcvbuf=-1", SOCKOPT_TCP, 0, "expected a size in bytes"},
+		{"rcvbuf=4g", SOCKOPT_TCP, 0, "expected a size in bytes"},
+		{"ttl=64", SOCKOPT_TCP, 1, "64"},
+		{"tos=0x10", SOCKOPT_TCP, 1, "16"},
+		{"unicast_hops=-1", SOCKOPT_TCP6, 1, "-1"},
+		{"ttl=6x", SOCKOPT_TCP, 0, "expected an integer"},
+		{"ttl=", SOCKOPT_TCP, 0, "expected an integer"},
+		{"ttl=99999999999", SOCKOPT_TCP, 0, "expected an integer"},
+		{"rcvtimeo=1.5", SOCKOPT_TCP, 1, "1.500"},
+		{"rcvtimeo=0", SOCKOPT_TCP, 1, "0.000"},
+		{"rcvtimeo=0.000004", SOCKOPT_TCP, 1, "0.000004"},
+		{"rcvtimeo=soon", SOCKOPT_TCP, 0, "expected seconds"},
+		{"rcvtimeo=-1", SOCKOPT_TCP, 0, "expected seconds"},
+		{"keepidle=30", SOCKOPT_TCP, 1, "30.000"},
+		{"keepidle=0.5", SOCKOPT_TCP, 0, "expected whole seconds"},
+		{"user_timeout=2.5", SOCKOPT_TCP, 1, "2.500"},
+		{"linger=off", SOCKOPT_TCP, 1, "off"},
+		{"linger=on:5", SOCKOPT_TCP, 1, "on:5"},
+		{"linger=ON:0", SOCKOPT_UNIX, 1, "on:0"},
+		{"linger=on", SOCKOPT_TCP, 0, "expected off or on:SECS"},
+		{"linger=on:-1", SOCKOPT_TCP, 0, "expected off or on:SECS"},
+		{"linger=5", SOCKOPT_TCP, 0, "expected off or on:SECS"},
+		{"congestion=cubic", SOCKOPT_TCP, 1, "cubic"},
+		{"bindtodevice=", SOCKOPT_UDP, 1, ""},
+		{"type=1", SOCKOPT_TCP, 0, "SO_TYPE is read-only"},
+		{"rcvbuf", SOCKOPT_TCP, 0, "expected NAME=VALUE, not 'rcvbuf'"},
+		{"=5", SOCKOPT_TCP, 0, "expected NAME=VALUE"},
+		{"nosuch=5", SOCKOPT_TCP, 0, "unknown socket option 'nosuch'"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -319,7 +319,8 @@ Test(sockopt, string_options)
 	cr_assert_eq(sockopt_parse(buf, SOCKOPT_TCP, &s, err), 0);
 	cr_assert_eq(sockopt_set(fd, &s), 0);
 	cr_assert_eq(
-	    sockopt_parse("congestion=no-such-algo", SOCKOPT_TCP, &s, err), 0);
+		sockopt_parse("congestion=no-such-algo", SOCKOPT_TCP, &s, err),
+		0);
 	cr_assert_lt(sockopt_set(fd, &s), 0);
 	cr_assert_eq(sockopt_get(fd, find("SO_BINDTODEVICE", 0), &s), 0);
 	cr_assert_str_eq(s.text, "");
@@ -391,7 +392,8 @@ Test(sockopt, list_applies_in_order_and_skips_other_family)
 	cr_assert_eq(sockopt_list_add(&l, "v6only=1", SOCKOPT_KINDS_TCP, err),
 		     0);
 	cr_assert_eq(
-	    sockopt_list_add(&l, "SO_KEEPALIVE=on", SOCKOPT_KINDS_TCP, err), 0);
+		sockopt_list_add(&l, "SO_KEEPALIVE=on", SOCKOPT_KINDS_TCP, err),
+		0);
 	cr_assert_eq(sockopt_list_add(&l, "ttl=9", SOCKOPT_KINDS_TCP, err), 0);
 	cr_assert_eq(l.n, 3);
 	/* It is a net_prepare_fn: net_connect/net_listen call it. */
@@ -423,7 +425,7 @@ Test(sockopt, list_reports_failing_option)
 	cr_assert_eq(sockopt_list_add(&l, "IP_TTL=0", SOCKOPT_KINDS_UDP, err),
 		     0);
 	cr_assert_eq(
-	    sockopt_list_add(&l, "broadcast=1", SOCKOPT_KINDS_UDP, err), 0);
+		sockopt_list_add(&l, "broadcast=1", SOCKOPT_KINDS_UDP, err), 0);
 	cr_assert_eq(sockopt_list_apply(fd, AF_INET, &l), -EINVAL);
 	cr_assert_str_eq(sockopt_list_failed(&l), "IP_TTL");
 	/* Applied in order: the one after the failure was not. */
