@@ -237,7 +237,7 @@ struct report {
 static void report_value(struct report *r, const struct sockopt_setting *s,
 			 const struct sockopt_setting *asked)
 {
-	char val[160], ask[160];
+	char val[512], ask[512];
 
 	sockopt_format(s, r->json, val, sizeof(val));
 	if (asked)
