@@ -331,6 +331,20 @@ static int get(const struct opts *o, int n, char **names)
 	return status;
 }
 
+/* The value as typed, escaped: it goes to a terminal. */
+static void fail_set(const struct sockopt_setting *s, const char *what,
+		     int err)
+{
+	struct sbuf text = SBUF_INIT;
+
+	fmt_escape(&text, s->text, strlen(s->text));
+	/* Exit 1 whatever the errno (ENOENT is not "nothing listens" here,
+	 * but an unknown TCP_CONGESTION). */
+	cli_error(CMD, "%s=%s: %s%s", s->opt->name, sbuf_str(&text), what,
+		  net_strerror(err));
+	sbuf_free(&text);
+}
+
 static int set(const struct opts *o, int n, char **args)
 {
 	struct sockopt_setting *v = calloc((size_t)n, sizeof(*v));
@@ -359,10 +373,7 @@ static int set(const struct opts *o, int n, char **args)
 			r = sockopt_get(fd, v[i].opt, &now);
 		}
 		if (r < 0) {
-			/* Exit 1 whatever the errno (ENOENT is not "nothing
-			 * listens" here, but an unknown TCP_CONGESTION). */
-			cli_error(CMD, "%s=%s: %s%s", v[i].opt->name, v[i].text,
-				  what, net_strerror(r));
+			fail_set(&v[i], what, r);
 			status = EXIT_FAIL;
 			break;
 		}
