@@ -143,7 +143,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static void print_sbuf(struct sbuf *b)
 {
-	fwrite(b->data, 1, b->len, stdout);
+	/* Nothing to print has no buffer at all, and fwrite wants one. */
+	if (b->len)
+		fwrite(b->data, 1, b->len, stdout);
 	sbuf_free(b);
 }
 
