@@ -24,6 +24,8 @@ extern const size_t cmd_count;
 /* The commands (one file each). */
 int cmd_resolve(int argc, char **argv);
 extern const char cmd_resolve_help[];
+int cmd_opts(int argc, char **argv);
+extern const char cmd_opts_help[];
 
 /* `sockctl: CMD: message` on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
