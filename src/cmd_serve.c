@@ -26,6 +26,7 @@
 #include "net.h"
 #include "parse.h"
 #include "server.h"
+#include "sockopt.h"
 
 #define CMD "serve"
 
@@ -45,6 +46,10 @@ const char cmd_serve_help[] =
 	"                         IPv6 and IPv4 together)\n"
 	"  -4, -6                 IPv4 / IPv6 only\n"
 	"      --backlog N        listen backlog (default SOMAXCONN)\n"
+	"  -o, --sockopt NAME=VALUE  set a socket option on the listening "
+	"socket,\n"
+	"                         which the connections inherit "
+	"(repeatable)\n"
 	"\n"
 	"What each client gets (one mode):\n"
 	"      --echo             every byte sent back (default)\n"
@@ -127,6 +132,7 @@ static const struct option longopts[] = {
 	{"unix", required_argument, NULL, OPT_UNIX},
 	{"bind", required_argument, NULL, 'b'},
 	{"backlog", required_argument, NULL, OPT_BACKLOG},
+	{"sockopt", required_argument, NULL, 'o'},
 	{"echo", no_argument, NULL, OPT_ECHO},
 	{"prefix", required_argument, NULL, OPT_PREFIX},
 	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
@@ -162,19 +168,22 @@ struct cidrs {
 
 struct opts {
 	struct server_opts so;
-	const char *mode_flag;	/* the mode option given, for messages */
+	const char *mode_flag; /* the mode option given, for messages */
 	const char *tcp_port;
 	const char *unix_path;
 	const char *bind;
-	const char *accept_timeout;	/* as typed, for the message */
+	const char *accept_timeout; /* as typed, for the message */
 	int family;
 	int backlog;
-	int print;		/* -1: by default */
-	int verbosity;		/* -1 quiet, 0, 1 verbose */
+	int print; /* -1: by default */
+	int verbosity; /* -1 quiet, 0, 1 verbose */
 	bool json;
 	const char *trace_path;
 	struct cidrs allow, deny;
 	char *prefix, *banner;
+	const char **sockopt_args; /* -o, parsed once --unix is known */
+	size_t nsockopt_args;
+	struct sockopt_list sockopts;
 };
 
 static void opts_free(struct opts *o)
@@ -183,6 +192,34 @@ static void opts_free(struct opts *o)
 	free(o->deny.v);
 	free(o->prefix);
 	free(o->banner);
+	free(o->sockopt_args);
+	sockopt_list_free(&o->sockopts);
+}
+
+static int add_sockopt_arg(struct opts *o, const char *arg)
+{
+	const char **v =
+		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
+
+	if (!v)
+		abort();
+	v[o->nsockopt_args++] = arg;
+	o->sockopt_args = v;
+	return 0;
+}
+
+/* -o NAME=VALUE for the kind of socket that listens. */
+static int parse_sockopts(struct opts *o)
+{
+	unsigned kinds =
+		o->unix_path ? SOCKOPT_UNIX : SOCKOPT_TCP | SOCKOPT_TCP6;
+	char err[SOCKOPT_ERRLEN];
+
+	for (size_t i = 0; i < o->nsockopt_args; i++)
+		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
+				     err) < 0)
+			return cli_usage(CMD, "%s", err);
+	return 0;
 }
 
 static int set_mode(struct opts *o, enum server_mode m, const char *flag)
@@ -300,6 +337,9 @@ static int parse_option(struct opts *o, int c, char **argv)
 	case '6':
 		o->family = AF_INET6;
 		break;
+	case 'o':
+		r = add_sockopt_arg(o, optarg);
+		break;
 	case OPT_BACKLOG:
 		r = parse_count("--backlog", optarg, 1 << 30, &n);
 		o->backlog = (int)n;
@@ -351,8 +391,7 @@ static int parse_option(struct opts *o, int c, char **argv)
 		o->so.max_conns = (size_t)n;
 		break;
 	case 'i':
-		r = parse_secs("--idle-timeout", optarg, false,
-			       &o->so.idle_ms);
+		r = parse_secs("--idle-timeout", optarg, false, &o->so.idle_ms);
 		break;
 	case OPT_ALLOW:
 		r = add_cidr(&o->allow, optarg, "--allow");
@@ -381,8 +420,10 @@ static int parse_option(struct opts *o, int c, char **argv)
 		else if (!strcmp(optarg, "text"))
 			o->json = false;
 		else
-			r = cli_usage(CMD, "invalid --log-format '%s': "
-					   "expected text or json", optarg);
+			r = cli_usage(CMD,
+				      "invalid --log-format '%s': "
+				      "expected text or json",
+				      optarg);
 		break;
 	case OPT_TRACE:
 		o->trace_path = optarg;
@@ -435,7 +476,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.out_fd = STDOUT_FILENO;
 	o->print = -1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":46b:w:m:i:Nqvh", longopts,
+	while ((c = getopt_long(argc, argv, ":46b:o:w:m:i:Nqvh", longopts,
 				NULL)) != -1) {
 		if (c == 'h')
 			return -1;
@@ -444,6 +485,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return r;
 	}
 	r = check_opts(o, argc, argv);
+	if (!r)
+		r = parse_sockopts(o);
 	if (r)
 		return r;
 	o->so.prefix = o->prefix;
@@ -453,7 +496,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.deny = o->deny.v;
 	o->so.ndeny = o->deny.n;
 	if (o->print < 0)
-		o->print = isatty(STDOUT_FILENO) && o->so.mode != SERVER_RELAY &&
+		o->print = isatty(STDOUT_FILENO) &&
+			   o->so.mode != SERVER_RELAY &&
 			   o->so.mode != SERVER_DISCARD &&
 			   o->so.mode != SERVER_EXEC;
 	o->so.print = o->print;
@@ -542,7 +586,8 @@ static void event_json(const struct server_event *ev)
 		break;
 	case SERVER_EV_EXITED:
 		if (WIFEXITED(ev->status))
-			sbuf_addf(&b, ",\"status\":%d", WEXITSTATUS(ev->status));
+			sbuf_addf(&b, ",\"status\":%d",
+				  WEXITSTATUS(ev->status));
 		else if (WIFSIGNALED(ev->status))
 			sbuf_addf(&b, ",\"signal\":%d", WTERMSIG(ev->status));
 		break;
@@ -700,6 +745,8 @@ static int open_listener(const struct opts *o, int *ret_fd)
 		.family = o->family,
 		.socktype = SOCK_STREAM,
 		.backlog = o->backlog,
+		.prepare = sockopt_list_apply,
+		.arg = (void *)&o->sockopts,
 	};
 	char what[PARSE_HOST_MAX + PARSE_PORT_MAX + 16];
 	const char *why = NULL;
@@ -713,6 +760,9 @@ static int open_listener(const struct opts *o, int *ret_fd)
 			return cli_usage(CMD, "invalid --unix '%s': %s",
 					 o->unix_path, why);
 		r = net_listen_unix(o->unix_path, &lo, ret_fd);
+		if (r < 0 && sockopt_list_failed(&o->sockopts))
+			return cli_fail(CMD, sockopt_list_failed(&o->sockopts),
+					r);
 		if (r == -EEXIST) {
 			/* Whatever it is, it is not ours to remove. */
 			cli_error(CMD, "%s: exists and is not a socket",
@@ -728,6 +778,8 @@ static int open_listener(const struct opts *o, int *ret_fd)
 		return cli_usage(CMD, "invalid --tcp '%s': %s", o->tcp_port,
 				 why);
 	r = net_listen(o->bind, o->tcp_port, &lo, ret_fd);
+	if (r < 0 && sockopt_list_failed(&o->sockopts))
+		return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "listen on %s%s%s",
 			 o->bind ? o->bind : "port ", o->bind ? ":" : "",

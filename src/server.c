@@ -44,9 +44,9 @@
 
 extern char **environ;
 
-#define BUF_SIZE (256 * 1024)	/* relay and discard read this much */
+#define BUF_SIZE (256 * 1024) /* relay and discard read this much */
 #define ECHO_READ (64 * 1024)
-#define READS_PER_EVENT 4	/* then let the other clients have a turn */
+#define READS_PER_EVENT 4 /* then let the other clients have a turn */
 #define ACCEPTS_PER_EVENT 64
 #define ACCEPT_PAUSE_MS 100
 #define IOV_BATCH 64
@@ -62,21 +62,21 @@ struct chunk {
 struct qent {
 	struct qent *next;
 	struct chunk *ch;
-	uint32_t off, len;	/* bytes [off, len) are still to be sent */
+	uint32_t off, len; /* bytes [off, len) are still to be sent */
 	char data[];
 };
 
 enum {
 	C_DEAD = 1 << 0,
-	C_RD_EOF = 1 << 1,	 /* the client has finished sending */
-	C_WR_SHUT = 1 << 2,	 /* our sending side is shut down */
+	C_RD_EOF = 1 << 1, /* the client has finished sending */
+	C_WR_SHUT = 1 << 2, /* our sending side is shut down */
 	C_SHUT_PENDING = 1 << 3, /* shut it down once the queue is empty */
-	C_STOPPING = 1 << 4,	 /* server stop: flush, shut, drain, close */
-	C_MID_LINE = 1 << 5,	 /* --prefix: inside a line */
-	C_PRINT_MID = 1 << 6,	 /* --print: inside a line */
+	C_STOPPING = 1 << 4, /* server stop: flush, shut, drain, close */
+	C_MID_LINE = 1 << 5, /* --prefix: inside a line */
+	C_PRINT_MID = 1 << 6, /* --print: inside a line */
 	C_WATCHED = 1 << 7,
 	C_EXEC = 1 << 8,
-	C_FULL = 1 << 9,	 /* --broker: its queue holds the hub */
+	C_FULL = 1 << 9, /* --broker: its queue holds the hub */
 };
 
 struct conn {
@@ -90,11 +90,11 @@ struct conn {
 	uint64_t rx, tx;
 	int64_t start_ms, last_ms;
 	struct loop_timer *idle;
-	char *line;		/* --chat: a partial line */
+	char *line; /* --chat: a partial line */
 	size_t line_len;
 	char *nick;
-	pid_t child;		/* --exec */
-	pid_t peer_pid;		/* a Unix peer */
+	pid_t child; /* --exec */
+	pid_t peer_pid; /* a Unix peer */
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
@@ -115,16 +115,16 @@ struct server {
 	struct conn *head, *tail; /* in the order they came */
 	struct conn *doomed;
 	size_t nconns;
-	size_t npending;	/* connections with queued output */
-	size_t nfull;		/* --broker: C_FULL connections */
+	size_t npending; /* connections with queued output */
+	size_t nfull; /* --broker: C_FULL connections */
 	struct loop_timer *stall_timer;
 	uint64_t served;
 	bool admitted;
 	bool stopping;
 	char *buf;
 	size_t rsize;
-	struct sbuf out;	/* what a mode makes of one read */
-	struct sbuf log;	/* --print and --trace lines */
+	struct sbuf out; /* what a mode makes of one read */
+	struct sbuf log; /* --print and --trace lines */
 	/* stdin, for --relay and --chat */
 	bool in_on, in_pollable, in_watching, in_armed, in_eof;
 	struct loop_timer *in_timer;
@@ -225,8 +225,7 @@ static void out_write(struct server *s, const void *data, size_t len)
 		server_fail(s, "stdout", r);
 }
 
-static void trace(struct conn *c, const char *dir, const void *data,
-		  size_t len)
+static void trace(struct conn *c, const char *dir, const void *data, size_t len)
 {
 	struct server *s = c->s;
 	struct sbuf *b = &s->log;
@@ -497,8 +496,9 @@ static void conn_flush(struct conn *c)
 			size_t left = (size_t)n;
 
 			for (int i = 0; i < k && left; i++) {
-				size_t m = iov[i].iov_len < left ? iov[i].iov_len
-								 : left;
+				size_t m = iov[i].iov_len < left
+						   ? iov[i].iov_len
+						   : left;
 
 				trace(c, "send", iov[i].iov_base, m);
 				left -= m;
@@ -810,8 +810,7 @@ static void chat_nick(struct conn *c, const char *name, size_t len)
 		chat_reply(c, "* that nick is taken\n");
 		return;
 	}
-	sbuf_addf(&b, "* %s is now %.*s\n", chat_name(c, lab), (int)len,
-		  name);
+	sbuf_addf(&b, "* %s is now %.*s\n", chat_name(c, lab), (int)len, name);
 	free(c->nick);
 	c->nick = strndup(name, len);
 	if (!c->nick)
@@ -1001,7 +1000,7 @@ static void exec_counts(struct conn *c, struct server_event *ev)
 	if (c->addr.sa.sa_family == AF_UNIX ||
 	    getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
 	    len < offsetof(struct tcp_info, tcpi_bytes_received) +
-			  sizeof(ti.tcpi_bytes_received))
+			    sizeof(ti.tcpi_bytes_received))
 		return;
 	/* The kernel counts sequence space, where each FIN takes one. */
 	ev->received = ti.tcpi_bytes_received;
@@ -1167,8 +1166,8 @@ static int exec_spawn(struct server *s, struct conn *c)
 	sigaddset(&dfl, SIGPIPE);
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setflags(&at,
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
+					      POSIX_SPAWN_SETSIGDEF);
 	env = child_env(c, addr, sizeof(addr), port, sizeof(port));
 	r = posix_spawn(&c->child, "/bin/sh", &fa, &at, argv, env);
 	free(env);
@@ -1325,8 +1324,8 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	if (events & LOOP_OUT)
 		conn_flush(c);
-	if (!(c->flags & C_DEAD) && (events & (LOOP_IN | LOOP_HUP | LOOP_ERR)) &&
-	    conn_reading(c))
+	if (!(c->flags & C_DEAD) &&
+	    (events & (LOOP_IN | LOOP_HUP | LOOP_ERR)) && conn_reading(c))
 		conn_read(c);
 	/* Nothing can be sent any more: the connection is over. */
 	if (!(c->flags & C_DEAD) && (events & (LOOP_HUP | LOOP_ERR)))

@@ -54,56 +54,56 @@ enum server_mode {
 enum server_event_kind {
 	SERVER_EV_CONNECTED,
 	SERVER_EV_DISCONNECTED,
-	SERVER_EV_REFUSED,	 /* ACL or --max-conns; why says which */
+	SERVER_EV_REFUSED, /* ACL or --max-conns; why says which */
 	SERVER_EV_ACCEPT_PAUSED, /* out of fds (err); logged once */
 	SERVER_EV_ACCEPT_RESUMED,
-	SERVER_EV_EXITED,	 /* an --exec child ended (status) */
-	SERVER_EV_NICK,		 /* chat: peer is now called why */
+	SERVER_EV_EXITED, /* an --exec child ended (status) */
+	SERVER_EV_NICK, /* chat: peer is now called why */
 	SERVER_EV_STDIN_EOF,
-	SERVER_EV_STOPPING,	 /* a signal asked the server to stop */
+	SERVER_EV_STOPPING, /* a signal asked the server to stop */
 };
 
 struct server_event {
 	enum server_event_kind kind;
-	const char *peer;	/* HOST:PORT, a Unix peer's path or pid=N */
-	uint64_t received;	/* DISCONNECTED: bytes each way ... */
+	const char *peer; /* HOST:PORT, a Unix peer's path or pid=N */
+	uint64_t received; /* DISCONNECTED: bytes each way ... */
 	uint64_t sent;
-	bool counted;		/* ... when known (not for --exec on Unix) */
-	int64_t ms;		/* DISCONNECTED: how long it was connected */
-	int err;		/* a negative errno, or 0 */
-	const char *why;	/* a reason in words, or NULL */
-	int status;		/* EXITED: the wait status; STOPPING: signo */
+	bool counted; /* ... when known (not for --exec on Unix) */
+	int64_t ms; /* DISCONNECTED: how long it was connected */
+	int err; /* a negative errno, or 0 */
+	const char *why; /* a reason in words, or NULL */
+	int status; /* EXITED: the wait status; STOPPING: signo */
 };
 
 struct server_opts {
 	enum server_mode mode;
-	const char *prefix;	/* --prefix (escapes already interpreted) */
+	const char *prefix; /* --prefix (escapes already interpreted) */
 	size_t prefix_len;
 	const char *banner;
 	size_t banner_len;
-	const char *exec_cmd;	/* --exec: run as /bin/sh -c CMD */
+	const char *exec_cmd; /* --exec: run as /bin/sh -c CMD */
 	bool once;
 	int64_t accept_timeout_ms; /* < 0: wait for ever */
-	int64_t idle_ms;	/* <= 0: no idle timeout */
-	size_t max_conns;	/* 0: only the open-files limit */
+	int64_t idle_ms; /* <= 0: no idle timeout */
+	size_t max_conns; /* 0: only the open-files limit */
 	const struct cidr *allow;
 	size_t nallow;
 	const struct cidr *deny;
 	size_t ndeny;
-	bool print;		/* `HOST:PORT: text` lines on out_fd */
-	int in_fd;		/* stdin for --relay and --chat, or -1 */
-	int out_fd;		/* stdout: --relay data, --print lines */
-	bool shutdown_on_eof;	/* --relay -N */
-	FILE *trace;		/* --trace, or NULL */
+	bool print; /* `HOST:PORT: text` lines on out_fd */
+	int in_fd; /* stdin for --relay and --chat, or -1 */
+	int out_fd; /* stdout: --relay data, --print lines */
+	bool shutdown_on_eof; /* --relay -N */
+	FILE *trace; /* --trace, or NULL */
 	bool trace_json;
 	void (*on_event)(const struct server_event *ev, void *arg);
 	void *arg;
 };
 
 struct server_result {
-	uint64_t served;	/* connections admitted */
-	int err;		/* 0, -ETIMEDOUT (--accept-timeout), -errno */
-	const char *what;	/* what failed: "accept", "stdout", ... */
+	uint64_t served; /* connections admitted */
+	int err; /* 0, -ETIMEDOUT (--accept-timeout), -errno */
+	const char *what; /* what failed: "accept", "stdout", ... */
 };
 
 /*

@@ -26,8 +26,17 @@
 
 #define T 10000
 
-/* Every test is bounded; the slowest need well under a minute. */
-TestSuite(serve, .timeout = 120);
+/*
+ * Every wait below has a deadline; the alarm only catches a bug that
+ * blocks for ever (SIGALRM kills the test and Criterion reports it).
+ * Criterion's own .timeout leaks under ASan when tests overlap.
+ */
+static void hang_guard(void)
+{
+	alarm(120);
+}
+
+TestSuite(serve, .init = hang_guard);
 
 #define SERVE(flags, ...) sockctl_start((flags), "serve", __VA_ARGS__, NULL)
 
@@ -89,8 +98,8 @@ static int port_of(struct proc *p)
 
 /* Run a Python peer to the end while the server's output is collected
  * (a full stderr pipe would stall the server); returns its stdout. */
-static char *py_run_with(struct proc *srv, const char *script,
-			 const char *arg1, const char *arg2)
+static char *py_run_with(struct proc *srv, const char *script, const char *arg1,
+			 const char *arg2)
 {
 	struct proc *py = python_start(0, script, arg1, arg2, NULL);
 	struct timespec t0, t1;
@@ -152,8 +161,7 @@ Test(serve, listening_line_shows_the_real_port)
 	int port = port_of(p);
 	char want[64];
 
-	snprintf(want, sizeof(want), "listening on 127.0.0.1:%d (tcp)\n",
-		 port);
+	snprintf(want, sizeof(want), "listening on 127.0.0.1:%d (tcp)\n", port);
 	cr_assert(port > 0 && port < 65536);
 	cr_assert(!strncmp(p->ebuf, want, strlen(want)), "%s", p->ebuf);
 	cr_assert_eq(count_substr(p->ebuf, "listening on"), 1);
@@ -234,15 +242,16 @@ Test(serve, echo_tutorial_client_with_banner)
 
 	/* The seed client: read the greeting, send, wait for the reply. */
 	out = py_port(p,
-		      PY "s = conn()\n"
-			 "expect(recv_until(s, b'\\r\\n'), "
-			 "b'Welcome to the server\\r\\n')\n"
-			 "s.sendall(b'hello')\n"
-			 "expect(recv_until(s, b'hello'), b'hello')\n"
-			 "s.sendall(b'\\x00\\xff binary\\n')\n"
-			 "expect(recv_until(s, b'\\n'), b'\\x00\\xff binary\\n')\n"
-			 "s.close()\n"
-			 "print('OK')\n",
+		      PY
+		      "s = conn()\n"
+		      "expect(recv_until(s, b'\\r\\n'), "
+		      "b'Welcome to the server\\r\\n')\n"
+		      "s.sendall(b'hello')\n"
+		      "expect(recv_until(s, b'hello'), b'hello')\n"
+		      "s.sendall(b'\\x00\\xff binary\\n')\n"
+		      "expect(recv_until(s, b'\\n'), b'\\x00\\xff binary\\n')\n"
+		      "s.close()\n"
+		      "print('OK')\n",
 		      port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -261,14 +270,15 @@ Test(serve, prefix_answers_partial_lines_at_once)
 	char *out;
 
 	out = py_port(p,
-		      PY "s = conn()\n"
-			 "s.sendall(b'hello')\n"
-			 "expect(recv_until(s, b'hello'), b'OK...hello')\n"
-			 "s.sendall(b' world\\n')\n"
-			 "expect(recv_until(s, b'\\n'), b' world\\n')\n"
-			 "s.sendall(b'a\\nb\\n')\n"
-			 "expect(recv_until(s, b'b\\n'), b'OK...a\\nOK...b\\n')\n"
-			 "print('OK')\n",
+		      PY
+		      "s = conn()\n"
+		      "s.sendall(b'hello')\n"
+		      "expect(recv_until(s, b'hello'), b'OK...hello')\n"
+		      "s.sendall(b' world\\n')\n"
+		      "expect(recv_until(s, b'\\n'), b' world\\n')\n"
+		      "s.sendall(b'a\\nb\\n')\n"
+		      "expect(recv_until(s, b'b\\n'), b'OK...a\\nOK...b\\n')\n"
+		      "print('OK')\n",
 		      port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -310,8 +320,8 @@ Test(serve, nc_and_socat_clients)
 	char cmd[256];
 	struct run r;
 
-	snprintf(cmd, sizeof(cmd),
-		 "printf 'from nc\\n' | nc -N 127.0.0.1 %d", port);
+	snprintf(cmd, sizeof(cmd), "printf 'from nc\\n' | nc -N 127.0.0.1 %d",
+		 port);
 	cr_assert_eq(sh(&r, cmd), 0, "%s", r.err);
 	cr_assert_str_eq(r.out, "from nc\n");
 	run_free(&r);
@@ -332,21 +342,22 @@ Test(serve, echo_of_megabytes_is_exact)
 
 	/* Sending and reading at once drives the partial-write queue. */
 	out = py_port(p,
-		      PY "data = os.urandom(8 << 20)\n"
-			 "s = conn()\n"
-			 "t = threading.Thread(target=s.sendall, args=(data,))\n"
-			 "t.start()\n"
-			 "got = bytearray()\n"
-			 "while len(got) < len(data):\n"
-			 "    d = s.recv(1 << 20)\n"
-			 "    if not d:\n"
-			 "        break\n"
-			 "    got += d\n"
-			 "t.join()\n"
-			 "assert bytes(got) == data, len(got)\n"
-			 "s.shutdown(socket.SHUT_WR)\n"
-			 "expect(recv_eof(s), b'')\n"
-			 "print('OK')\n",
+		      PY
+		      "data = os.urandom(8 << 20)\n"
+		      "s = conn()\n"
+		      "t = threading.Thread(target=s.sendall, args=(data,))\n"
+		      "t.start()\n"
+		      "got = bytearray()\n"
+		      "while len(got) < len(data):\n"
+		      "    d = s.recv(1 << 20)\n"
+		      "    if not d:\n"
+		      "        break\n"
+		      "    got += d\n"
+		      "t.join()\n"
+		      "assert bytes(got) == data, len(got)\n"
+		      "s.shutdown(socket.SHUT_WR)\n"
+		      "expect(recv_eof(s), b'')\n"
+		      "print('OK')\n",
 		      port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -412,35 +423,38 @@ Test(serve, chat_among_three_clients)
 
 	out = py_port(
 		p,
-		PY "a = conn(); b = conn(); c = conn()\n"
-		   "la, lb, lc = name(a), name(b), name(c)\n"
-		   "j = '* %s joined\\n'\n"
-		   "expect(recv_until(a, (j % lc).encode()),"
-		   " ((j % lb) + (j % lc)).encode())\n"
-		   "expect(recv_until(b, (j % lc).encode()), (j % lc).encode())\n"
-		   "a.sendall(b'hello \\x1b[2J all\\r\\n')\n"
-		   "want = ('<%s> hello \\\\x1b[2J all\\n' % la).encode()\n"
-		   "for x in (b, c):\n"
-		   "    expect(recv_until(x, b'all\\n'), want)\n"
-		   "b.sendall(b'/nick bob\\n')\n"
-		   "n = ('* %s is now bob\\n' % lb).encode()\n"
-		   "for x in (a, b, c):\n"
-		   "    expect(recv_until(x, b'bob\\n'), n)\n"
-		   "b.sendall(b'hi, I am bob\\n')\n"
-		   "for x in (a, c):\n"
-		   "    expect(recv_until(x, b'bob\\n'), b'<bob> hi, I am bob\\n')\n"
-		   "c.sendall(b'/nick bob\\n')\n"
-		   "expect(recv_until(c, b'\\n'), b'* that nick is taken\\n')\n"
-		   "c.sendall(b'/nick \\x1b]0;x\\n')\n"
-		   "assert recv_until(c, b'\\n').startswith(b'* a nick is'), 1\n"
-		   "c.sendall(b'/who\\n')\n"
-		   "expect(recv_until(c, b'\\n'), ('* 3 here: %s, bob, %s (you)\\n'"
-		   " % (la, lc)).encode())\n"
-		   "c.close()\n"
-		   "for x in (a, b):\n"
-		   "    expect(recv_until(x, b'left\\n'), ('* %s left\\n' % "
-		   "lc).encode())\n"
-		   "print('OK')\n",
+		PY
+		"a = conn(); b = conn(); c = conn()\n"
+		"la, lb, lc = name(a), name(b), name(c)\n"
+		"j = '* %s joined\\n'\n"
+		"expect(recv_until(a, (j % lc).encode()),"
+		" ((j % lb) + (j % lc)).encode())\n"
+		"expect(recv_until(b, (j % lc).encode()), (j % lc).encode())\n"
+		"a.sendall(b'hello \\x1b[2J all\\r\\n')\n"
+		"want = ('<%s> hello \\\\x1b[2J all\\n' % la).encode()\n"
+		"for x in (b, c):\n"
+		"    expect(recv_until(x, b'all\\n'), want)\n"
+		"b.sendall(b'/nick bob\\n')\n"
+		"n = ('* %s is now bob\\n' % lb).encode()\n"
+		"for x in (a, b, c):\n"
+		"    expect(recv_until(x, b'bob\\n'), n)\n"
+		"b.sendall(b'hi, I am bob\\n')\n"
+		"for x in (a, c):\n"
+		"    expect(recv_until(x, b'bob\\n'), b'<bob> hi, I am "
+		"bob\\n')\n"
+		"c.sendall(b'/nick bob\\n')\n"
+		"expect(recv_until(c, b'\\n'), b'* that nick is taken\\n')\n"
+		"c.sendall(b'/nick \\x1b]0;x\\n')\n"
+		"assert recv_until(c, b'\\n').startswith(b'* a nick is'), 1\n"
+		"c.sendall(b'/who\\n')\n"
+		"expect(recv_until(c, b'\\n'), ('* 3 here: %s, bob, %s "
+		"(you)\\n'"
+		" % (la, lc)).encode())\n"
+		"c.close()\n"
+		"for x in (a, b):\n"
+		"    expect(recv_until(x, b'left\\n'), ('* %s left\\n' % "
+		"lc).encode())\n"
+		"print('OK')\n",
 		port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -450,8 +464,8 @@ Test(serve, chat_among_three_clients)
 
 Test(serve, chat_operator_lines_come_from_server)
 {
-	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b",
-			       "127.0.0.1", "--chat", "--banner", "hi\\n");
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--chat", "--banner", "hi\\n");
 	struct proc *py;
 	char ps[16];
 
@@ -546,8 +560,8 @@ Test(serve, broker_drops_a_receiver_that_never_reads)
 
 Test(serve, relay_moves_both_ways)
 {
-	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b",
-			       "127.0.0.1", "--relay");
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay");
 	struct proc *py;
 	char ps[16];
 
@@ -573,8 +587,8 @@ Test(serve, relay_moves_both_ways)
 
 Test(serve, relay_one_shot_http_responder)
 {
-	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b",
-			       "127.0.0.1", "--relay", "--once", "-N");
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay", "--once", "-N");
 	char url[64];
 	const char *curl[] = {"curl", "-s", "-i", url, NULL};
 	struct run r;
@@ -596,8 +610,7 @@ Test(serve, relay_one_shot_http_responder)
 
 Test(serve, discard_counts_bytes)
 {
-	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1",
-			       "--discard");
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--discard");
 	int port = port_of(p);
 	char *out;
 
@@ -626,8 +639,9 @@ Test(serve, exec_tr_upper_cases)
 	char cmd[128];
 	struct run r;
 
-	snprintf(cmd, sizeof(cmd), "printf 'hello world\\n' | nc -N "
-				   "127.0.0.1 %d",
+	snprintf(cmd, sizeof(cmd),
+		 "printf 'hello world\\n' | nc -N "
+		 "127.0.0.1 %d",
 		 port_of(p));
 	cr_assert_eq(sh(&r, cmd), 0, "%s", r.err);
 	cr_assert_str_eq(r.out, "HELLO WORLD\n");
@@ -637,6 +651,44 @@ Test(serve, exec_tr_upper_cases)
 		  p->ebuf);
 	stop_ok(p, "served 1 connection\n");
 	proc_free(p);
+}
+
+Test(serve, sockopts_reach_every_connection)
+{
+	/* The --exec child looks at its own socket: the accepted one. */
+	struct proc *p = SERVE(
+		0, "--tcp", "0", "-b", "127.0.0.1", "-o", "nodelay=1", "-o",
+		"SO_KEEPALIVE=on", "--exec",
+		"python3 -c 'import socket; s = socket.socket(fileno=0); "
+		"print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), "
+		"s.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)); "
+		"s.detach()'");
+	char *out;
+
+	out = py_port(p, PY "print(recv_eof(conn()).decode(), end='')\n",
+		      port_of(p));
+	cr_assert_str_eq(out, "1 1\n");
+	free(out);
+	stop_ok(p, NULL);
+	proc_free(p);
+}
+
+Test(serve, bad_sockopts)
+{
+	struct run r;
+
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "0", "-o",
+				 "nosuch=1", NULL),
+		     2, "%s", r.err);
+	cr_assert(strstr(r.err, "nosuch"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "0", "-b",
+				 "127.0.0.1", "-o",
+				 "SO_BINDTODEVICE=nosuchdev0", NULL),
+		     1, "%s", r.err);
+	cr_assert(strstr(r.err, "sockctl: serve: SO_BINDTODEVICE: "), "%s",
+		  r.err);
+	run_free(&r);
 }
 
 /* Children of pid that are still there (zombies included). */
@@ -670,10 +722,10 @@ static int children_of(pid_t pid)
 
 Test(serve, exec_environment_fds_and_reaping)
 {
-	struct proc *p = SERVE(
-		0, "--tcp", "0", "-b", "127.0.0.1", "--banner", "B\\n",
-		"--exec",
-		"echo \"$SOCKCTL_PEER_ADDR $SOCKCTL_PEER_PORT\"; ls /proc/$$/fd");
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--banner",
+			       "B\\n", "--exec",
+			       "echo \"$SOCKCTL_PEER_ADDR "
+			       "$SOCKCTL_PEER_PORT\"; ls /proc/$$/fd");
 	int port = port_of(p);
 	char *out;
 
@@ -695,8 +747,8 @@ Test(serve, exec_environment_fds_and_reaping)
 
 Test(serve, exec_failing_command_is_reported)
 {
-	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--exec",
-			       "exit 3");
+	struct proc *p =
+		SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--exec", "exit 3");
 	int port = port_of(p);
 	char *out;
 
@@ -745,8 +797,7 @@ Test(serve, max_conns_refuses_the_extra_client)
 
 Test(serve, idle_timeout_closes_only_the_idle_client)
 {
-	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "-i",
-			       "0.5");
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "-i", "0.5");
 	int port = port_of(p);
 	char *out;
 
@@ -764,8 +815,7 @@ Test(serve, idle_timeout_closes_only_the_idle_client)
 		      port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
-	cr_assert_eq(count_substr(p->ebuf, ": idle timeout"), 1, "%s",
-		     p->ebuf);
+	cr_assert_eq(count_substr(p->ebuf, ": idle timeout"), 1, "%s", p->ebuf);
 	stop_ok(p, NULL);
 	proc_free(p);
 }
@@ -813,8 +863,8 @@ Test(serve, accept_timeout_is_exit_5)
 
 Test(serve, accept_timeout_does_not_fire_once_a_client_came)
 {
-	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "-w",
-			       "0.3", "--once");
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "-w", "0.3",
+			       "--once");
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	char buf[8];
@@ -838,10 +888,11 @@ Test(serve, accept_timeout_does_not_fire_once_a_client_came)
 static const char refused_check[] =
 	PY "s = conn(A[1])\n"
 	   "print('refused' if closed_by_peer(s) else 'served')\n";
-static const char served_check[] = PY "s = conn(A[1])\n"
-				      "s.sendall(b'ping')\n"
-				      "expect(recv_until(s, b'ping'), b'ping')\n"
-				      "print('served')\n";
+static const char served_check[] =
+	PY "s = conn(A[1])\n"
+	   "s.sendall(b'ping')\n"
+	   "expect(recv_until(s, b'ping'), b'ping')\n"
+	   "print('served')\n";
 
 static void acl_case(const char *host, bool refused, const char *const *args)
 {
@@ -856,11 +907,12 @@ static void acl_case(const char *host, bool refused, const char *const *args)
 	p = proc_start(argv, 0);
 	snprintf(ps, sizeof(ps), "%d", port_of(p));
 	out = py_run_with(p, refused ? refused_check : served_check, ps, host);
-	cr_assert_str_eq(out, refused ? "refused\n" : "served\n", "%s %s",
-			 host, p->ebuf);
+	cr_assert_str_eq(out, refused ? "refused\n" : "served\n", "%s %s", host,
+			 p->ebuf);
 	free(out);
 	if (refused)
-		cr_assert(proc_wait_err(p, ": not allowed\n", T), "%s", p->ebuf);
+		cr_assert(proc_wait_err(p, ": not allowed\n", T), "%s",
+			  p->ebuf);
 	stop_ok(p, NULL);
 	proc_free(p);
 }
@@ -891,8 +943,7 @@ Test(serve, acl_ipv6_and_v4_mapped)
 	/* On the dual-stack socket 127.0.0.1 arrives as ::ffff:127.0.0.1. */
 	acl_case("127.0.0.1", true,
 		 (const char *[]){"--deny", "127.0.0.0/8", NULL});
-	acl_case("127.0.0.1", false,
-		 (const char *[]){"--deny", "::1", NULL});
+	acl_case("127.0.0.1", false, (const char *[]){"--deny", "::1", NULL});
 	/* ... and a v4-mapped CIDR applies to a plain IPv4 socket too. */
 	acl_case("127.0.0.1", true,
 		 (const char *[]){"-4", "--deny", "::ffff:127.0.0.1", NULL});
@@ -914,9 +965,9 @@ Test(serve, acl_files)
 	acl_case("127.0.0.1", false,
 		 (const char *[]){"-b", "127.0.0.1", "--allow-file", allow,
 				  NULL});
-	acl_case("127.0.0.1", true,
-		 (const char *[]){"-b", "127.0.0.1", "--deny-file", deny,
-				  NULL});
+	acl_case(
+		"127.0.0.1", true,
+		(const char *[]){"-b", "127.0.0.1", "--deny-file", deny, NULL});
 	unlink(allow);
 	unlink(deny);
 	rmdir(dir);
@@ -935,25 +986,26 @@ Test(serve, sigterm_flushes_then_exits_0)
 	/* The client fills the pipe both ways without reading, so the
 	 * server holds queued output when it is told to stop. */
 	py = python_start(PROC_STDIN_PIPE,
-			  PY "s = conn()\n"
-			     "idle = conn()\n"
-			     "s.setblocking(False)\n"
-			     "sent = bytearray()\n"
-			     "chunk = bytes(range(256)) * 256\n"
-			     "while True:\n"
-			     "    try:\n"
-			     "        n = s.send(chunk)\n"
-			     "        sent += chunk[:n]\n"
-			     "    except BlockingIOError:\n"
-			     "        if not select.select([], [s], [], 0.3)[1]:\n"
-			     "            break\n"
-			     "print('BLOCKED', flush=True)\n"
-			     "sys.stdin.readline()\n"
-			     "s.setblocking(True)\n"
-			     "got = recv_eof(s, 10)\n"
-			     "assert len(got) > 0 and got == sent[:len(got)]\n"
-			     "expect(recv_eof(idle), b'')\n"
-			     "print('GOT', len(got))\n",
+			  PY
+			  "s = conn()\n"
+			  "idle = conn()\n"
+			  "s.setblocking(False)\n"
+			  "sent = bytearray()\n"
+			  "chunk = bytes(range(256)) * 256\n"
+			  "while True:\n"
+			  "    try:\n"
+			  "        n = s.send(chunk)\n"
+			  "        sent += chunk[:n]\n"
+			  "    except BlockingIOError:\n"
+			  "        if not select.select([], [s], [], 0.3)[1]:\n"
+			  "            break\n"
+			  "print('BLOCKED', flush=True)\n"
+			  "sys.stdin.readline()\n"
+			  "s.setblocking(True)\n"
+			  "got = recv_eof(s, 10)\n"
+			  "assert len(got) > 0 and got == sent[:len(got)]\n"
+			  "expect(recv_eof(idle), b'')\n"
+			  "print('GOT', len(got))\n",
 			  ps, NULL);
 	cr_assert(proc_wait_out(py, "BLOCKED", 2 * T), "%s", py->ebuf);
 	proc_signal(p, SIGTERM);
@@ -1001,21 +1053,22 @@ Test(serve, a_client_that_never_reads_cannot_grow_memory)
 	snprintf(ps, sizeof(ps), "%d", port_of(p));
 	base = proc_rss_kb(p->pid);
 	cr_assert(base > 0);
-	hog = python_start(PROC_STDIN_PIPE,
-			   PY "s = conn()\n"
-			      "s.setblocking(False)\n"
-			      "total = 0\n"
-			      "chunk = b'x' * 65536\n"
-			      "end = time.time() + 20\n"
-			      "while time.time() < end:\n"
-			      "    try:\n"
-			      "        total += s.send(chunk)\n"
-			      "    except BlockingIOError:\n"
-			      "        if not select.select([], [s], [], 0.5)[1]:\n"
-			      "            break\n"
-			      "print('STUCK', total, flush=True)\n"
-			      "sys.stdin.readline()\n",
-			   ps, NULL);
+	hog = python_start(
+		PROC_STDIN_PIPE,
+		PY "s = conn()\n"
+		   "s.setblocking(False)\n"
+		   "total = 0\n"
+		   "chunk = b'x' * 65536\n"
+		   "end = time.time() + 20\n"
+		   "while time.time() < end:\n"
+		   "    try:\n"
+		   "        total += s.send(chunk)\n"
+		   "    except BlockingIOError:\n"
+		   "        if not select.select([], [s], [], 0.5)[1]:\n"
+		   "            break\n"
+		   "print('STUCK', total, flush=True)\n"
+		   "sys.stdin.readline()\n",
+		ps, NULL);
 	cr_assert(proc_wait_out(hog, "STUCK", 3 * T), "%s", hog->ebuf);
 	/* Others are served meanwhile. */
 	out = py_port(p,
@@ -1040,9 +1093,16 @@ Test(serve, a_client_that_never_reads_cannot_grow_memory)
 
 Test(serve, out_of_fds_pauses_accepting_and_recovers)
 {
-	const char *argv[] = {"sh", "-c", "ulimit -n 24 && exec \"$0\" \"$@\"",
-			      sockctl_path(), "serve", "--tcp", "0", "-b",
-			      "127.0.0.1", NULL};
+	const char *argv[] = {"sh",
+			      "-c",
+			      "ulimit -n 24 && exec \"$0\" \"$@\"",
+			      sockctl_path(),
+			      "serve",
+			      "--tcp",
+			      "0",
+			      "-b",
+			      "127.0.0.1",
+			      NULL};
 	struct proc *p = proc_start(argv, 0);
 	char ps[16], pid[16], *out;
 
@@ -1067,7 +1127,8 @@ Test(serve, out_of_fds_pauses_accepting_and_recovers)
 		   "end = time.time() + 1\n"
 		   "while time.time() < end:\n"
 		   "    for i, c in enumerate(cs):\n"
-		   "        if i not in done and select.select([c], [], [], 0)[0]:\n"
+		   "        if i not in done and select.select([c], [], [], "
+		   "0)[0]:\n"
 		   "            expect(c.recv(100), b'%d;' % i)\n"
 		   "            done.add(i)\n"
 		   "    time.sleep(0.01)\n"
@@ -1079,7 +1140,8 @@ Test(serve, out_of_fds_pauses_accepting_and_recovers)
 		   "end = time.time() + 20\n"
 		   "while len(done) < N and time.time() < end:\n"
 		   "    for i, c in enumerate(cs):\n"
-		   "        if i not in done and select.select([c], [], [], 0)[0]:\n"
+		   "        if i not in done and select.select([c], [], [], "
+		   "0)[0]:\n"
 		   "            expect(c.recv(100), b'%d;' % i)\n"
 		   "            done.add(i)\n"
 		   "            c.close()\n"
@@ -1213,8 +1275,7 @@ Test(serve, trace_records_each_chunk)
 
 		snprintf(recv, sizeof(recv), " %s recv 6 ping\\x01\\n\n", out);
 		snprintf(sent, sizeof(sent), " %s send 6 ping\\x01\\n\n", out);
-		cr_assert(strstr(text, recv) && strstr(text, sent), "%s",
-			  text);
+		cr_assert(strstr(text, recv) && strstr(text, sent), "%s", text);
 	}
 	free(text);
 	free(out);
@@ -1237,10 +1298,11 @@ Test(serve, unix_socket_serves_and_cleans_up)
 	snprintf(want, sizeof(want), "listening on %s (unix)\n", path);
 	cr_assert(proc_wait_err(p, want, T), "%s", p->ebuf);
 	out = py_run_with(p,
-			  PY "s = uconn(A[0])\n"
-			     "s.sendall(b'over unix\\n')\n"
-			     "expect(recv_until(s, b'\\n'), b'> over unix\\n')\n"
-			     "print(os.getpid())\n",
+			  PY
+			  "s = uconn(A[0])\n"
+			  "s.sendall(b'over unix\\n')\n"
+			  "expect(recv_until(s, b'\\n'), b'> over unix\\n')\n"
+			  "print(os.getpid())\n",
 			  path, NULL);
 	snprintf(want, sizeof(want), "connected by pid=%d\n", atoi(out));
 	cr_assert(strstr(p->ebuf, want), "%s", p->ebuf);
@@ -1272,8 +1334,8 @@ Test(serve, unix_stale_live_and_non_socket_paths)
 	p = SERVE(0, "--unix", path);
 	cr_assert(proc_wait_err(p, "(unix)", T), "%s", p->ebuf);
 	/* A live one is in use. */
-	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--unix", path, NULL),
-		     1, "%s", r.err);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--unix", path, NULL), 1,
+		     "%s", r.err);
 	cr_assert(strstr(r.err, "Address already in use"), "%s", r.err);
 	run_free(&r);
 	stop_ok(p, NULL);
@@ -1283,8 +1345,8 @@ Test(serve, unix_stale_live_and_non_socket_paths)
 	f = fopen(file, "w");
 	fputs("keep me\n", f);
 	fclose(f);
-	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--unix", file, NULL),
-		     1, "%s", r.err);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--unix", file, NULL), 1,
+		     "%s", r.err);
 	cr_assert(strstr(r.err, "exists and is not a socket"), "%s", r.err);
 	run_free(&r);
 	out = read_file(file, NULL);
@@ -1342,8 +1404,8 @@ Test(serve, unknown_service_is_exit_3)
 {
 	struct run r;
 
-	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "nosuchsvc",
-				 NULL),
-		     3, "%s", r.err);
+	cr_assert_eq(
+		run_sockctl(&r, NULL, T, "serve", "--tcp", "nosuchsvc", NULL),
+		3, "%s", r.err);
 	run_free(&r);
 }

@@ -156,9 +156,9 @@ Test(server, nicknames)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		cr_expect_eq(server_nick_valid(cases[i].nick,
-					       strlen(cases[i].nick)),
-			     cases[i].ok, "'%s'", cases[i].nick);
+		cr_expect_eq(
+			server_nick_valid(cases[i].nick, strlen(cases[i].nick)),
+			cases[i].ok, "'%s'", cases[i].nick);
 }
 
 Test(server, print_format)
