@@ -93,7 +93,7 @@ const char cmd_serve_help[] =
 	"      --log-format FMT   connection events as text or json lines\n"
 	"      --trace FILE       record every chunk sent and received in "
 	"FILE\n"
-	"  -q, --quiet            no status lines\n"
+	"  -q, --quiet            no status lines but `listening on`\n"
 	"  -v, --verbose          more status lines\n"
 	"  -h, --help             show this help\n"
 	"\n"
@@ -680,12 +680,14 @@ static void on_event(const struct server_event *ev, void *arg)
 		event_text(ev);
 }
 
+/* A status line; `listening on` is printed even with -q (SPEC 1: servers
+ * always say where they listen, and scripts read the port from it). */
 static void say(const struct opts *o, const char *event, const char *text,
-		const char *json_fields)
+		const char *json_fields, bool always)
 {
 	struct sbuf b = SBUF_INIT;
 
-	if (o->verbosity < 0)
+	if (o->verbosity < 0 && !always)
 		return;
 	if (o->json) {
 		json_time(&b);
@@ -713,7 +715,7 @@ static void say_listening(const struct opts *o, int fd)
 	if (!o->unix_path && colon)
 		sbuf_addf(&f, ",\"port\":%s", colon + 1);
 	sbuf_addf(&f, ",\"proto\":\"%s\"", proto);
-	say(o, "listening", text, f.data);
+	say(o, "listening", text, f.data, true);
 	sbuf_free(&f);
 }
 
@@ -725,7 +727,7 @@ static void say_served(const struct opts *o, uint64_t n)
 		 (unsigned long long)n, n == 1 ? "" : "s");
 	snprintf(fields, sizeof(fields), ",\"connections\":%llu",
 		 (unsigned long long)n);
-	say(o, "served", text, fields);
+	say(o, "served", text, fields, false);
 }
 
 /* ---- running ---- */
