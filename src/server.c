@@ -44,7 +44,7 @@
 
 extern char **environ;
 
-#define BUF_SIZE (256 * 1024) /* relay and discard read this much */
+#define BUF_SIZE (128 * 1024) /* relay and discard read this much */
 #define ECHO_READ (64 * 1024)
 #define READS_PER_EVENT 4 /* then let the other clients have a turn */
 #define ACCEPTS_PER_EVENT 64
