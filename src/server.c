@@ -242,7 +242,7 @@ static void trace(struct conn *c, const char *dir, const void *data, size_t len)
 		sbuf_addf(b, "{\"time\":\"%s.%06ld\",\"peer\":", when,
 			  ts.tv_nsec / 1000);
 		fmt_json_string(b, lab, strlen(lab));
-		sbuf_addf(b, ",\"dir\":\"%s\",\"length\":%zu,", dir, len);
+		sbuf_addf(b, ",\"dir\":\"%s\",\"len\":%zu,", dir, len);
 		if (fmt_utf8_valid(data, len)) {
 			sbuf_adds(b, "\"data\":");
 			fmt_json_string(b, data, len);
