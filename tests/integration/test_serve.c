@@ -558,6 +558,69 @@ Test(serve, broker_drops_a_receiver_that_never_reads)
 	proc_free(p);
 }
 
+Test(serve, chat_drops_a_client_that_never_reads)
+{
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--chat",
+			       "--banner", "hi\\n");
+	char *out;
+
+	out = py_port(p,
+		      PY "slow = conn(); r = conn(); w = conn()\n"
+			 "for x in (slow, r, w):\n"
+			 "    recv_until(x, b'hi\\n')\n"
+			 "line = b'z' * 1000 + b'\\n'\n"
+			 "N = 16 << 10\n"
+			 "got = [0]\n"
+			 "def reader():\n"
+			 "    r.settimeout(30)\n"
+			 "    while got[0] < N:\n"
+			 "        d = r.recv(1 << 20)\n"
+			 "        if not d:\n"
+			 "            break\n"
+			 "        got[0] += d.count(b'zzz\\n')\n"
+			 "t = threading.Thread(target=reader)\n"
+			 "t.start()\n"
+			 "w.settimeout(30)\n"
+			 "for i in range(N // 64):\n"
+			 "    w.sendall(line * 64)\n"
+			 "t.join(30)\n"
+			 "expect(got[0], N)\n"
+			 "print('OK')\n",
+		      port_of(p));
+	cr_assert_str_eq(out, "OK\n");
+	free(out);
+	cr_assert(proc_wait_err(p, "send queue full", T), "%s", p->ebuf);
+	cr_assert_eq(count_substr(p->ebuf, "send queue full"), 1, "%s",
+		     p->ebuf);
+	stop_ok(p, NULL);
+	proc_free(p);
+}
+
+Test(serve, a_reset_ends_only_that_connection)
+{
+	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1");
+	char *out;
+
+	out = py_port(p,
+		      PY "import struct\n"
+			 "other = conn()\n"
+			 "bad = conn()\n"
+			 "bad.sendall(b'x' * 100000)\n"
+			 "bad.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,"
+			 " struct.pack('ii', 1, 0))\n"
+			 "bad.close()\n"
+			 "other.sendall(b'fine')\n"
+			 "expect(recv_until(other, b'fine'), b'fine')\n"
+			 "print('OK')\n",
+		      port_of(p));
+	cr_assert_str_eq(out, "OK\n");
+	free(out);
+	cr_assert(proc_wait_err(p, "Connection reset by peer", T), "%s",
+		  p->ebuf);
+	stop_ok(p, "served 2 connections");
+	proc_free(p);
+}
+
 Test(serve, relay_moves_both_ways)
 {
 	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
@@ -605,6 +668,53 @@ Test(serve, relay_one_shot_http_responder)
 	cr_assert_eq(proc_wait_exit(p, T), 0, "%s", p->ebuf);
 	cr_assert(strstr(p->obuf, "GET /path HTTP/1.1\r\n"), "%s", p->obuf);
 	cr_assert(strstr(p->ebuf, "served 1 connection\n"), "%s", p->ebuf);
+	proc_free(p);
+}
+
+Test(serve, relay_N_answers_a_client_that_finished_sending)
+{
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay", "-N");
+	struct proc *py;
+	char ps[16];
+
+	snprintf(ps, sizeof(ps), "%d", port_of(p));
+	/* The request ends with the client's half-close; the answer comes
+	 * from stdin after that, and its end ends the connection. */
+	py = python_start(0,
+			  PY "s = conn()\n"
+			     "s.sendall(b'request')\n"
+			     "s.shutdown(socket.SHUT_WR)\n"
+			     "expect(recv_eof(s, 8), b'answer')\n"
+			     "print('OK')\n",
+			  ps, NULL);
+	cr_assert(proc_wait_out(p, "request", T), "%s", p->ebuf);
+	proc_puts(p, "answer");
+	proc_close_stdin(p);
+	cr_assert_eq(proc_wait_exit(py, T), 0, "%s", py->ebuf);
+	proc_free(py);
+	cr_assert(proc_wait_err(p, "(received 7 B, sent 6 B, ", T), "%s",
+		  p->ebuf);
+	stop_ok(p, NULL);
+	proc_free(p);
+}
+
+Test(serve, relay_keeps_stdin_until_a_client_comes)
+{
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay");
+	char ps[16], *out;
+
+	snprintf(ps, sizeof(ps), "%d", port_of(p));
+	proc_puts(p, "written before anyone came\n");
+	out = py_run_with(p,
+			  PY
+			  "s = conn()\n"
+			  "print(recv_until(s, b'came\\n').decode(), end='')\n",
+			  ps, NULL);
+	cr_assert_str_eq(out, "written before anyone came\n");
+	free(out);
+	stop_ok(p, NULL);
 	proc_free(p);
 }
 
