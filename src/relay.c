@@ -24,19 +24,19 @@
 #define PUMP_ROUNDS 16
 
 struct rdir {
-	int src, dst;		/* -1 when absent */
-	bool src_ready;		/* never blocks (regular file): not polled */
+	int src, dst; /* -1 when absent */
+	bool src_ready; /* never blocks (regular file): not polled */
 	bool dst_ready;
-	struct sbuf q;		/* queued bytes are q.data[off, q.len) */
+	struct sbuf q; /* queued bytes are q.data[off, q.len) */
 	size_t off;
-	int mid[2];		/* splice path: the private pipe */
-	size_t in_mid;		/* bytes in that pipe */
+	int mid[2]; /* splice path: the private pipe */
+	size_t in_mid; /* bytes in that pipe */
 	size_t mid_cap;
 	bool splice;
-	bool spliced;		/* splice moved bytes at least once */
-	bool eof;		/* the source has no more to give */
-	bool closed;		/* RELAY_SEND: the write side is shut down */
-	int err;		/* first error, 0 if none */
+	bool spliced; /* splice moved bytes at least once */
+	bool eof; /* the source has no more to give */
+	bool closed; /* RELAY_SEND: the write side is shut down */
+	int err; /* first error, 0 if none */
 	enum relay_end where;
 	bool reported;
 };
@@ -48,7 +48,7 @@ struct relay {
 	size_t cap;
 	struct rdir d[2];
 	uint64_t count[2];
-	char *scratch;		/* reads that a hook looks at first */
+	char *scratch; /* reads that a hook looks at first */
 	/* Pacing of the send direction (--rate, --delay). */
 	double tokens;
 	int64_t refill_ms;
@@ -145,7 +145,8 @@ static size_t allowed(struct relay *r, struct rdir *d)
 		if (want < 1)
 			want = 1;
 		if (r->tokens < want) {
-			double ms = (want - r->tokens) * 1000 / (double)r->o.rate;
+			double ms =
+			    (want - r->tokens) * 1000 / (double)r->o.rate;
 
 			pause_for(r, (int64_t)ms + 1);
 			return 0;
@@ -243,12 +244,13 @@ static ssize_t read_buffered(struct relay *r, struct rdir *d,
 			     enum relay_dir dir)
 {
 	size_t room = r->cap - (d->q.len - d->off);
-	bool direct = !r->h.transform[dir] && !(dir == RELAY_RECV &&
-						 r->o.discard);
+	bool direct =
+	    !r->h.transform[dir] && !(dir == RELAY_RECV && r->o.discard);
 	char *to;
 	ssize_t n;
 
-	if (d->off > 0 && (d->off >= r->cap / 2 || d->q.cap - d->q.len < room)) {
+	if (d->off > 0 &&
+	    (d->off >= r->cap / 2 || d->q.cap - d->q.len < room)) {
 		/* Slide the queue to the front instead of growing it. */
 		memmove(d->q.data, d->q.data + d->off, d->q.len - d->off);
 		d->q.len -= d->off;
@@ -273,7 +275,8 @@ static ssize_t read_spliced(struct rdir *d)
 	ssize_t n;
 
 	do
-		n = splice(d->src, NULL, d->mid[1], NULL, d->mid_cap - d->in_mid,
+		n = splice(d->src, NULL, d->mid[1], NULL,
+			   d->mid_cap - d->in_mid,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
@@ -303,8 +306,8 @@ static size_t dir_read(struct relay *r, struct rdir *d, enum relay_dir dir)
 	if (n == 0)
 		got_eof(r, d, dir);
 	else if (errno != EAGAIN)
-		fail(d, -errno, dir == RELAY_SEND ? RELAY_END_INPUT
-						  : RELAY_END_SOCKET);
+		fail(d, -errno,
+		     dir == RELAY_SEND ? RELAY_END_INPUT : RELAY_END_SOCKET);
 	return 0;
 }
 
@@ -376,9 +379,8 @@ static size_t dir_write(struct relay *r, struct rdir *d, enum relay_dir dir)
 		w = write_spliced(d, n < d->in_mid ? n : d->in_mid);
 		if (w < 0 && splice_refused(errno)) {
 			leave_splice(d);
-			w = write_buffered(d, d->q.len - d->off < n
-						      ? d->q.len - d->off
-						      : n);
+			w = write_buffered(
+			    d, d->q.len - d->off < n ? d->q.len - d->off : n);
 		} else if (w > 0) {
 			d->spliced = true;
 		}
@@ -388,8 +390,9 @@ static size_t dir_write(struct relay *r, struct rdir *d, enum relay_dir dir)
 	}
 	if (w < 0) {
 		if (errno != EAGAIN)
-			fail(d, -errno, dir == RELAY_SEND ? RELAY_END_SOCKET
-							  : RELAY_END_OUTPUT);
+			fail(d, -errno,
+			     dir == RELAY_SEND ? RELAY_END_SOCKET
+					       : RELAY_END_OUTPUT);
 		return 0;
 	}
 	if (dir == RELAY_SEND) {
@@ -679,7 +682,7 @@ int relay_stdio_fd(int fd, bool output)
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		nfd = open(path, (output ? O_WRONLY : O_RDONLY) | O_NONBLOCK |
-					 O_NOCTTY | O_CLOEXEC);
+				     O_NOCTTY | O_CLOEXEC);
 		if (nfd >= 0)
 			return nfd;
 	}

@@ -37,8 +37,8 @@
 #define RELAY_BUFSIZE (256 * 1024)
 
 enum relay_dir {
-	RELAY_SEND,	/* input -> socket */
-	RELAY_RECV,	/* socket -> output */
+	RELAY_SEND, /* input -> socket */
+	RELAY_RECV, /* socket -> output */
 };
 
 /* Where an error happened. */
@@ -84,17 +84,17 @@ struct relay_hooks {
 };
 
 struct relay_opts {
-	int in_fd;		/* read and sent; -1: none (see relay_send) */
-	int out_fd;		/* received data written here; -1 with deliver */
-	int sock_fd;		/* a connected stream socket, non-blocking */
-	size_t bufsize;		/* per direction; 0 means RELAY_BUFSIZE */
-	bool splice;		/* try the zero-copy path */
-	bool no_shutdown;	/* keep the write side open at input EOF */
-	bool discard;		/* read and count received data, drop it */
-	uint64_t rate;		/* bytes per second sent; 0: no limit */
-	int64_t line_delay_ms;	/* pause after each line sent; 0: none */
+	int in_fd; /* read and sent; -1: none (see relay_send) */
+	int out_fd; /* received data written here; -1 with deliver */
+	int sock_fd; /* a connected stream socket, non-blocking */
+	size_t bufsize; /* per direction; 0 means RELAY_BUFSIZE */
+	bool splice; /* try the zero-copy path */
+	bool no_shutdown; /* keep the write side open at input EOF */
+	bool discard; /* read and count received data, drop it */
+	uint64_t rate; /* bytes per second sent; 0: no limit */
+	int64_t line_delay_ms; /* pause after each line sent; 0: none */
 	const struct relay_hooks *hooks;
-	void *arg;		/* passed to every hook */
+	void *arg; /* passed to every hook */
 };
 
 /* The fds must be non-blocking (see relay_stdio_fd); none is closed. */

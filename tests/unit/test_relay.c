@@ -49,7 +49,7 @@ struct feed {
 	int fd;
 	const char *data;
 	size_t len;
-	bool shut;	/* shutdown(SHUT_WR) instead of close */
+	bool shut; /* shutdown(SHUT_WR) instead of close */
 	pthread_t t;
 };
 
@@ -151,7 +151,7 @@ struct session {
 	enum relay_end where[2];
 	bool finished[2];
 	struct sbuf delivered;
-	int stop_after;		/* directions to finish before stopping */
+	int stop_after; /* directions to finish before stopping */
 };
 
 static void on_done(void *arg, enum relay_dir dir, int err,
@@ -230,8 +230,11 @@ static void both_ways(bool splice, size_t n)
 	feed_start(&fpeer, sp[1], down, n + 12345, true);
 	collect_start(&cpeer, sp[1]);
 	collect_start(&cout, out[0]);
-	run(&s, &(struct relay_opts){.in_fd = in[0], .out_fd = out[1],
-				     .sock_fd = sp[0], .splice = splice},
+	run(&s,
+	    &(struct relay_opts){.in_fd = in[0],
+				 .out_fd = out[1],
+				 .sock_fd = sp[0],
+				 .splice = splice},
 	    30000);
 	cr_assert_eq(s.err[RELAY_SEND], 0);
 	cr_assert_eq(s.err[RELAY_RECV], 0);
@@ -287,8 +290,11 @@ Test(relay, odd_sizes_and_tiny_buffers)
 	feed_start(&fpeer, sp[1], up, 300001, true);
 	collect_start(&cpeer, sp[1]);
 	collect_start(&cout, out[0]);
-	run(&s, &(struct relay_opts){.in_fd = in[0], .out_fd = out[1],
-				     .sock_fd = sp[0], .bufsize = 7},
+	run(&s,
+	    &(struct relay_opts){.in_fd = in[0],
+				 .out_fd = out[1],
+				 .sock_fd = sp[0],
+				 .bufsize = 7},
 	    30000);
 	close(out[1]);
 	collect_join(&cout);
@@ -336,8 +342,9 @@ static void files(bool splice)
 	net_set_nonblock(sp[0], true);
 	feed_start(&fpeer, sp[1], down, n, true);
 	collect_start(&cpeer, sp[1]);
-	run(&s, &(struct relay_opts){.in_fd = in, .out_fd = out,
-				     .sock_fd = sp[0], .splice = splice},
+	run(&s,
+	    &(struct relay_opts){
+		.in_fd = in, .out_fd = out, .sock_fd = sp[0], .splice = splice},
 	    30000);
 	collect_join(&cpeer);
 	pthread_join(fpeer.t, NULL);
@@ -384,8 +391,11 @@ Test(relay, empty_input_half_closes_and_still_receives)
 	net_set_nonblock(out[1], true);
 	collect_start(&cout, out[0]);
 	responder_start(&peer, sp[1], "reply");
-	run(&s, &(struct relay_opts){.in_fd = in, .out_fd = out[1],
-				     .sock_fd = sp[0], .splice = true},
+	run(&s,
+	    &(struct relay_opts){.in_fd = in,
+				 .out_fd = out[1],
+				 .sock_fd = sp[0],
+				 .splice = true},
 	    10000);
 	cr_assert_eq(s.err[RELAY_SEND], 0);
 	cr_assert_eq(s.err[RELAY_RECV], 0);
@@ -516,9 +526,11 @@ Test(relay, queued_input_and_delivered_output)
 	s.loop = loop_new();
 	s.stop_after = 2;
 	cr_assert_eq(relay_new(s.loop,
-			       &(struct relay_opts){.in_fd = -1, .out_fd = -1,
+			       &(struct relay_opts){.in_fd = -1,
+						    .out_fd = -1,
 						    .sock_fd = sp[0],
-						    .hooks = &h, .arg = &s},
+						    .hooks = &h,
+						    .arg = &s},
 			       &s.relay),
 		     0);
 	relay_send(s.relay, "hello\n", 6);
@@ -575,7 +587,8 @@ Test(relay, transform_and_traffic_hooks)
 {
 	int in[2], out[2], sp[2];
 	struct traffic_log t = {0};
-	struct relay_hooks h = {.done = on_done_t, .traffic = on_traffic,
+	struct relay_hooks h = {.done = on_done_t,
+				.traffic = on_traffic,
 				.transform = {NULL, upper}};
 	char buf[64];
 	ssize_t n;
@@ -596,7 +609,8 @@ Test(relay, transform_and_traffic_hooks)
 			       &(struct relay_opts){.in_fd = in[0],
 						    .out_fd = out[1],
 						    .sock_fd = sp[0],
-						    .hooks = &h, .arg = &t},
+						    .hooks = &h,
+						    .arg = &t},
 			       &t.s.relay),
 		     0);
 	cr_assert_eq(loop_run(t.s.loop), 0);
@@ -640,11 +654,13 @@ static double paced(const char *data, size_t len, uint64_t rate,
 	s.stop_after = 1;
 	t0 = now_s();
 	cr_assert_eq(relay_new(s.loop,
-			       &(struct relay_opts){.in_fd = -1, .out_fd = -1,
+			       &(struct relay_opts){.in_fd = -1,
+						    .out_fd = -1,
 						    .sock_fd = sp[0],
 						    .rate = rate,
 						    .line_delay_ms = delay_ms,
-						    .hooks = &h, .arg = &s},
+						    .hooks = &h,
+						    .arg = &s},
 			       &s.relay),
 		     0);
 	relay_send(s.relay, data, len);
@@ -696,8 +712,9 @@ Test(relay, output_that_goes_away_is_an_output_error)
 	net_set_nonblock(out[1], true);
 	close(out[0]);
 	cr_assert_eq(write(sp[1], "data", 4), 4);
-	run(&s, &(struct relay_opts){.in_fd = in, .out_fd = out[1],
-				     .sock_fd = sp[0]},
+	run(&s,
+	    &(struct relay_opts){
+		.in_fd = in, .out_fd = out[1], .sock_fd = sp[0]},
 	    10000);
 	cr_assert_eq(s.err[RELAY_RECV], -EPIPE);
 	cr_assert_eq(s.where[RELAY_RECV], RELAY_END_OUTPUT);
@@ -736,8 +753,11 @@ Test(relay, reset_by_peer_is_a_socket_error)
 	setsockopt(pfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(pfd);
 	s.stop_after = 1;
-	run(&s, &(struct relay_opts){.in_fd = in[0], .out_fd = out[1],
-				     .sock_fd = cfd, .splice = true},
+	run(&s,
+	    &(struct relay_opts){.in_fd = in[0],
+				 .out_fd = out[1],
+				 .sock_fd = cfd,
+				 .splice = true},
 	    10000);
 	cr_assert(s.finished[RELAY_RECV]);
 	cr_assert_eq(s.err[RELAY_RECV], -ECONNRESET);
