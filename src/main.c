@@ -15,6 +15,8 @@
 #include "err.h"
 
 const struct cmd cmd_table[] = {
+	{"connect", cmd_connect, "TCP or Unix stream client: prompt or relay",
+	 cmd_connect_help},
 	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
 	 cmd_resolve_help},
 };

@@ -646,7 +646,9 @@ void relay_send(struct relay *r, const void *data, size_t len)
 		r->h.transform[RELAY_SEND](r->o.arg, &d->q, data, len);
 	else
 		sbuf_add(&d->q, data, len);
-	pump(r);
+	/* From the loop: the caller is often a hook, and hooks must not be
+	 * called from inside hooks. */
+	kick(r);
 }
 
 void relay_close_input(struct relay *r)
@@ -658,7 +660,7 @@ void relay_close_input(struct relay *r)
 	if (d->src >= 0 && loop_events(r->loop, d->src))
 		loop_unwatch(r->loop, d->src);
 	d->src = -1;
-	pump(r);
+	kick(r);
 }
 
 uint64_t relay_count(const struct relay *r, enum relay_dir dir)

@@ -102,7 +102,8 @@ int relay_new(struct loop *l, const struct relay_opts *o, struct relay **ret);
 /* Stop watching every fd and free; the fds stay open. */
 void relay_free(struct relay *r);
 
-/* Queue bytes to send (with in_fd -1: typed lines, --send). */
+/* Queue bytes to send (with in_fd -1: typed lines, --send).  Sending
+ * starts from the loop, so no hook runs inside these two calls. */
 void relay_send(struct relay *r, const void *data, size_t len);
 /* No more input: once everything queued is sent, shut down (Ctrl-D). */
 void relay_close_input(struct relay *r);

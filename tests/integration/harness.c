@@ -476,3 +476,32 @@ void run_free(struct run *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+static bool line_done(struct proc *p, const void *marker)
+{
+	const char *buf = p->err < 0 && !p->ebuf ? p->obuf : p->ebuf;
+	const char *s = buf ? strstr(buf, marker) : NULL;
+
+	return s && strchr(s, '\n');
+}
+
+int proc_port_after(struct proc *p, const char *marker, int timeout_ms)
+{
+	const char *buf, *s, *nl;
+
+	if (!wait_for(p, line_done, marker, timeout_ms))
+		return -1;
+	buf = p->err < 0 && !p->ebuf ? p->obuf : p->ebuf;
+	s = strstr(buf, marker);
+	nl = strchr(s, '\n');
+	while (nl > s && (nl[-1] == '\r' || nl[-1] == ' '))
+		nl--;
+	while (nl > s && nl[-1] >= '0' && nl[-1] <= '9')
+		nl--;
+	return atoi(nl);
+}
+
+double harness_now(void)
+{
+	return (double)now_ms() / 1000;
+}
