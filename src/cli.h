@@ -26,6 +26,8 @@ int cmd_connect(int argc, char **argv);
 extern const char cmd_connect_help[];
 int cmd_resolve(int argc, char **argv);
 extern const char cmd_resolve_help[];
+int cmd_opts(int argc, char **argv);
+extern const char cmd_opts_help[];
 
 /* `sockctl: CMD: message` on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
