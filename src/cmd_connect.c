@@ -26,6 +26,7 @@
 #include "parse.h"
 #include "prompt.h"
 #include "relay.h"
+#include "sockopt.h"
 
 #define CMD "connect"
 
@@ -33,77 +34,77 @@
 #define SCAN_TIMEOUT_MS 2000
 
 const char cmd_connect_help[] =
-    "Usage: sockctl connect [options] HOST PORT\n"
-    "       sockctl connect [options] HOST:PORT\n"
-    "       sockctl connect [options] --unix PATH\n"
-    "       sockctl connect -z [options] HOST PORTS   (22,80,8000-8010)\n"
-    "\n"
-    "A TCP (or Unix stream) client.  With a terminal on stdin it is a\n"
-    "readline prompt: each line typed is sent, what the peer sends is\n"
-    "printed above the prompt.  Otherwise it relays stdin to the peer and\n"
-    "the peer to stdout, and exits 0 when the peer closes.\n"
-    "\n"
-    "Modes:\n"
-    "  -I, --interactive      a prompt even when stdin is not a terminal\n"
-    "      --pipe             a byte relay even when stdin is a terminal\n"
-    "  -z, --scan             only check which of PORTS accept a "
-    "connection\n"
-    "\n"
-    "Connecting:\n"
-    "  -4, -6                 IPv4 / IPv6 only\n"
-    "      --unix PATH        a Unix stream socket (@NAME: abstract)\n"
-    "  -s, --source ADDR      local address to bind\n"
-    "  -p, --source-port PORT  local port to bind\n"
-    "  -w, --connect-timeout SECS  give up connecting after SECS\n"
-    "      --retry N          if connecting fails, try N more times\n"
-    "      --retry-delay SECS  wait between tries (default 1)\n"
-    "\n"
-    "Interactive mode:\n"
-    "      --prompt STR       the prompt (default 'HOST:PORT> ')\n"
-    "      --eol EOL          line ending sent: lf, crlf or none "
-    "(default lf)\n"
-    "  -C, --crlf             the same as --eol crlf\n"
-    "      --history FILE     history file (default "
-    "$XDG_STATE_HOME/sockctl/history)\n"
-    "      --no-history       keep no history\n"
-    "      --linger SECS      after Ctrl-D wait SECS for the peer "
-    "(default 1)\n"
-    "\n"
-    "Data:\n"
-    "      --send STR         send STR (escapes: \\n \\r \\t \\0 \\\\ "
-    "\\xHH), shut down the\n"
-    "                         write side, print the reply; stdin is not "
-    "read\n"
-    "      --send-only        drop what the peer sends; its EOF does not "
-    "end the session\n"
-    "      --recv-only        never read stdin; shut the write side down "
-    "at once\n"
-    "      --no-shutdown      do not shut down the write side at stdin "
-    "EOF\n"
-    "      --quit-after SECS  after stdin EOF, wait at most SECS for the "
-    "peer\n"
-    "  -i, --idle-timeout SECS  give up after SECS without traffic\n"
-    "      --delay SECS       wait SECS after each line sent\n"
-    "      --rate SIZE        send at most SIZE bytes a second (k, m)\n"
-    "  -x, --hex              show received data as a hex dump\n"
-    "      --progress[=always]  a live byte count on stderr (a terminal, "
-    "or always)\n"
-    "      --trace FILE       record every chunk sent and received in "
-    "FILE\n"
-    "      --no-splice        copy through a buffer instead of splice(2)\n"
-    "\n"
-    "Common options:\n"
-    "  -o, --sockopt NAME=VALUE  set a socket option (sockctl opts list)\n"
-    "      --json             --trace and -z write JSON lines\n"
-    "  -v, --verbose          connection details, failed addresses, "
-    "byte counts\n"
-    "  -q, --quiet            no status lines\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "SIGUSR1 prints the byte counts so far.  Exit status: 0 done, 1 "
-    "failure,\n"
-    "2 usage error, 3 name did not resolve, 4 refused (-z: none open),\n"
-    "5 timed out.\n";
+	"Usage: sockctl connect [options] HOST PORT\n"
+	"       sockctl connect [options] HOST:PORT\n"
+	"       sockctl connect [options] --unix PATH\n"
+	"       sockctl connect -z [options] HOST PORTS   (22,80,8000-8010)\n"
+	"\n"
+	"A TCP (or Unix stream) client.  With a terminal on stdin it is a\n"
+	"readline prompt: each line typed is sent, what the peer sends is\n"
+	"printed above the prompt.  Otherwise it relays stdin to the peer and\n"
+	"the peer to stdout, and exits 0 when the peer closes.\n"
+	"\n"
+	"Modes:\n"
+	"  -I, --interactive      a prompt even when stdin is not a terminal\n"
+	"      --pipe             a byte relay even when stdin is a terminal\n"
+	"  -z, --scan             only check which of PORTS accept a "
+	"connection\n"
+	"\n"
+	"Connecting:\n"
+	"  -4, -6                 IPv4 / IPv6 only\n"
+	"      --unix PATH        a Unix stream socket (@NAME: abstract)\n"
+	"  -s, --source ADDR      local address to bind\n"
+	"  -p, --source-port PORT  local port to bind\n"
+	"  -w, --connect-timeout SECS  give up connecting after SECS\n"
+	"      --retry N          if connecting fails, try N more times\n"
+	"      --retry-delay SECS  wait between tries (default 1)\n"
+	"\n"
+	"Interactive mode:\n"
+	"      --prompt STR       the prompt (default 'HOST:PORT> ')\n"
+	"      --eol EOL          line ending sent: lf, crlf or none "
+	"(default lf)\n"
+	"  -C, --crlf             the same as --eol crlf\n"
+	"      --history FILE     history file (default "
+	"$XDG_STATE_HOME/sockctl/history)\n"
+	"      --no-history       keep no history\n"
+	"      --linger SECS      after Ctrl-D wait SECS for the peer "
+	"(default 1)\n"
+	"\n"
+	"Data:\n"
+	"      --send STR         send STR (escapes: \\n \\r \\t \\0 \\\\ "
+	"\\xHH), shut down the\n"
+	"                         write side, print the reply; stdin is not "
+	"read\n"
+	"      --send-only        drop what the peer sends; its EOF does not "
+	"end the session\n"
+	"      --recv-only        never read stdin; shut the write side down "
+	"at once\n"
+	"      --no-shutdown      do not shut down the write side at stdin "
+	"EOF\n"
+	"      --quit-after SECS  after stdin EOF, wait at most SECS for the "
+	"peer\n"
+	"  -i, --idle-timeout SECS  give up after SECS without traffic\n"
+	"      --delay SECS       wait SECS after each line sent\n"
+	"      --rate SIZE        send at most SIZE bytes a second (k, m)\n"
+	"  -x, --hex              show received data as a hex dump\n"
+	"      --progress[=always]  a live byte count on stderr (a terminal, "
+	"or always)\n"
+	"      --trace FILE       record every chunk sent and received in "
+	"FILE\n"
+	"      --no-splice        copy through a buffer instead of splice(2)\n"
+	"\n"
+	"Common options:\n"
+	"  -o, --sockopt NAME=VALUE  set a socket option (sockctl opts list)\n"
+	"      --json             --trace and -z write JSON lines\n"
+	"  -v, --verbose          connection details, failed addresses, "
+	"byte counts\n"
+	"  -q, --quiet            no status lines\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"SIGUSR1 prints the byte counts so far.  Exit status: 0 done, 1 "
+	"failure,\n"
+	"2 usage error, 3 name did not resolve, 4 refused (-z: none open),\n"
+	"5 timed out.\n";
 
 enum eol { EOL_LF, EOL_CRLF, EOL_NONE };
 
@@ -115,8 +116,7 @@ struct opts {
 	int64_t connect_ms; /* -1: as long as the kernel tries */
 	uint64_t retries;
 	int64_t retry_delay_ms;
-	const char *sockopts[64];
-	size_t nsockopts;
+	struct sockopt_list sockopts;
 	const char *prompt;
 	enum eol eol;
 	bool eol_given;
@@ -190,39 +190,39 @@ enum {
 };
 
 static const struct option longopts[] = {
-    {"interactive", no_argument, NULL, 'I'},
-    {"pipe", no_argument, NULL, OPT_PIPE},
-    {"scan", no_argument, NULL, 'z'},
-    {"unix", required_argument, NULL, OPT_UNIX},
-    {"source", required_argument, NULL, 's'},
-    {"source-port", required_argument, NULL, 'p'},
-    {"connect-timeout", required_argument, NULL, 'w'},
-    {"retry", required_argument, NULL, OPT_RETRY},
-    {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
-    {"prompt", required_argument, NULL, OPT_PROMPT},
-    {"eol", required_argument, NULL, OPT_EOL},
-    {"crlf", no_argument, NULL, 'C'},
-    {"history", required_argument, NULL, OPT_HISTORY},
-    {"no-history", no_argument, NULL, OPT_NO_HISTORY},
-    {"linger", required_argument, NULL, OPT_LINGER},
-    {"send", required_argument, NULL, OPT_SEND},
-    {"send-only", no_argument, NULL, OPT_SEND_ONLY},
-    {"recv-only", no_argument, NULL, OPT_RECV_ONLY},
-    {"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
-    {"quit-after", required_argument, NULL, OPT_QUIT_AFTER},
-    {"idle-timeout", required_argument, NULL, 'i'},
-    {"delay", required_argument, NULL, OPT_DELAY},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"hex", no_argument, NULL, 'x'},
-    {"progress", optional_argument, NULL, OPT_PROGRESS},
-    {"trace", required_argument, NULL, OPT_TRACE},
-    {"no-splice", no_argument, NULL, OPT_NO_SPLICE},
-    {"sockopt", required_argument, NULL, 'o'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+	{"interactive", no_argument, NULL, 'I'},
+	{"pipe", no_argument, NULL, OPT_PIPE},
+	{"scan", no_argument, NULL, 'z'},
+	{"unix", required_argument, NULL, OPT_UNIX},
+	{"source", required_argument, NULL, 's'},
+	{"source-port", required_argument, NULL, 'p'},
+	{"connect-timeout", required_argument, NULL, 'w'},
+	{"retry", required_argument, NULL, OPT_RETRY},
+	{"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
+	{"prompt", required_argument, NULL, OPT_PROMPT},
+	{"eol", required_argument, NULL, OPT_EOL},
+	{"crlf", no_argument, NULL, 'C'},
+	{"history", required_argument, NULL, OPT_HISTORY},
+	{"no-history", no_argument, NULL, OPT_NO_HISTORY},
+	{"linger", required_argument, NULL, OPT_LINGER},
+	{"send", required_argument, NULL, OPT_SEND},
+	{"send-only", no_argument, NULL, OPT_SEND_ONLY},
+	{"recv-only", no_argument, NULL, OPT_RECV_ONLY},
+	{"no-shutdown", no_argument, NULL, OPT_NO_SHUTDOWN},
+	{"quit-after", required_argument, NULL, OPT_QUIT_AFTER},
+	{"idle-timeout", required_argument, NULL, 'i'},
+	{"delay", required_argument, NULL, OPT_DELAY},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"hex", no_argument, NULL, 'x'},
+	{"progress", optional_argument, NULL, OPT_PROGRESS},
+	{"trace", required_argument, NULL, OPT_TRACE},
+	{"no-splice", no_argument, NULL, OPT_NO_SPLICE},
+	{"sockopt", required_argument, NULL, 'o'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* ---- option parsing ---- */
@@ -412,10 +412,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->no_splice = true;
 		return 0;
 	case 'o':
-		if (o->nsockopts ==
-		    sizeof(o->sockopts) / sizeof(o->sockopts[0]))
-			return cli_usage(CMD, "too many -o options");
-		o->sockopts[o->nsockopts++] = optarg;
+		/* Checked once the socket kind is known (--unix, -4, -6). */
 		return 0;
 	case OPT_JSON:
 		o->json = true;
@@ -429,6 +426,36 @@ static int parse_one(struct opts *o, int c, char **argv)
 	default:
 		return cli_bad_option(CMD, c, argv);
 	}
+}
+
+/* The kinds of socket -o options may name: TCP of either family, or
+ * Unix stream. */
+static unsigned sockopt_kinds(const struct opts *o)
+{
+	if (o->unix_path)
+		return SOCKOPT_UNIX;
+	if (o->family == AF_INET)
+		return SOCKOPT_TCP;
+	if (o->family == AF_INET6)
+		return SOCKOPT_TCP6;
+	return SOCKOPT_TCP | SOCKOPT_TCP6;
+}
+
+/* A second pass over argv for -o, now that the kind is known. */
+static int parse_sockopts(int argc, char **argv, struct opts *o)
+{
+	char err[SOCKOPT_ERRLEN];
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":IzC46s:p:w:i:xo:vqh", longopts,
+				NULL)) != -1) {
+		if (c == 'o' && sockopt_list_add(&o->sockopts, optarg,
+						 sockopt_kinds(o), err) < 0)
+			return cli_usage(CMD, "%s", err);
+	}
+	return 0;
 }
 
 /* Returns 0 to go on, -1 after --help, or an exit status > 0. */
@@ -448,6 +475,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if ((r = parse_one(o, c, argv)))
 			return r;
 	}
+	r = optind;
+	if ((c = parse_sockopts(argc, argv, o)))
+		return c;
+	optind = r;
 	return 0;
 }
 
@@ -554,8 +585,17 @@ static const char *target(const struct opts *o, char buf[NET_ADDRSTRLEN])
 
 struct attempt {
 	const struct opts *o;
-	bool opt_failed;
+	bool opt_failed; /* a -o option was refused, not the peer */
 };
+
+static int apply_sockopts(int fd, int family, void *arg)
+{
+	struct attempt *a = arg;
+	int r = sockopt_list_apply(fd, family, (void *)&a->o->sockopts);
+
+	a->opt_failed = r < 0;
+	return r;
+}
 
 static void on_attempt_failed(const struct sockaddr *sa, socklen_t len, int err,
 			      void *arg)
@@ -563,6 +603,8 @@ static void on_attempt_failed(const struct sockaddr *sa, socklen_t len, int err,
 	struct attempt *a = arg;
 	char buf[NET_ADDRSTRLEN];
 
+	if (a->opt_failed)
+		return;
 	if (a->o->verbose && !a->o->quiet)
 		fprintf(stderr, "connect to %s failed: %s\n",
 			net_addr_str(sa, len, buf), net_strerror(err));
@@ -581,18 +623,30 @@ static int connect_once(const struct opts *o, const char *port,
 			struct attempt *a, int64_t timeout_ms, int *fd)
 {
 	struct net_connect_opts co = {
-	    .family = o->family,
-	    .socktype = SOCK_STREAM,
-	    .timeout_ms = timeout_ms,
-	    .src_host = o->src_host,
-	    .src_port = o->src_port,
-	    .on_fail = on_attempt_failed,
-	    .arg = a,
+		.family = o->family,
+		.socktype = SOCK_STREAM,
+		.timeout_ms = timeout_ms,
+		.src_host = o->src_host,
+		.src_port = o->src_port,
+		.prepare = o->sockopts.n ? apply_sockopts : NULL,
+		.on_fail = on_attempt_failed,
+		.arg = a,
 	};
 
 	if (o->unix_path)
 		return net_connect_unix(o->unix_path, &co, fd);
 	return net_connect(o->host, port, &co, fd);
+}
+
+/* The kernel refused a -o option: say which, exit 1 (or as errno says). */
+static int sockopt_failed(const struct opts *o, int err)
+{
+	const struct sockopt_setting *st = o->sockopts.failed;
+
+	if (!st)
+		return cli_fail(CMD, "-o", err);
+	cli_error(CMD, "%s=%s: %s", st->opt->name, st->text, net_strerror(err));
+	return EXIT_FAIL;
 }
 
 static int connect_retrying(const struct opts *o, int *fd)
@@ -605,6 +659,8 @@ static int connect_retrying(const struct opts *o, int *fd)
 		r = connect_once(o, o->port, &a, o->connect_ms, fd);
 		if (r == 0)
 			return 0;
+		if (a.opt_failed)
+			return sockopt_failed(o, r);
 		if (i >= o->retries)
 			break;
 		if (o->verbose && !o->quiet)
@@ -658,6 +714,10 @@ static int scan(const struct opts *o)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(pbuf, sizeof(pbuf), "%u", ports[i]);
 		r = connect_once(o, pbuf, &a, timeout, &fd);
+		if (a.opt_failed) {
+			free(ports);
+			return sockopt_failed(o, r);
+		}
 		if (r < 0 && err_is_eai(r)) {
 			free(ports);
 			snprintf(what, sizeof(what), "%s", o->host);
@@ -678,7 +738,7 @@ static int scan(const struct opts *o)
 /* ---- the session: status lines ---- */
 
 static void status(struct session *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 
 static void status(struct session *s, const char *fmt, ...)
 {
@@ -968,9 +1028,9 @@ static void progress_line(struct session *s, bool final)
 	human(a, sizeof(a), (double)sent);
 	human(b, sizeof(b), (double)recv);
 	human(c, sizeof(c),
-	      secs > 0
-		  ? (double)(sent + recv - (final ? 0 : s->prog_bytes)) / secs
-		  : 0);
+	      secs > 0 ? (double)(sent + recv - (final ? 0 : s->prog_bytes)) /
+				 secs
+		       : 0);
 	fprintf(stderr, "%ssent %s, received %s, %s/s%s",
 		s->prog_tty ? "\r" : "", a, b, c,
 		s->prog_tty ? (final ? "\033[K\n" : "\033[K") : "\n");
@@ -1052,17 +1112,17 @@ static int start_relay(struct session *s)
 	struct relay_hooks *h = &s->hooks;
 	const struct opts *o = s->o;
 	struct relay_opts ro = {
-	    .in_fd = s->in_fd,
-	    .out_fd = s->out_fd,
-	    .sock_fd = s->sock,
-	    /* Splice never shows the bytes, and the trace needs them. */
-	    .splice = !o->trace && !o->no_splice,
-	    .no_shutdown = o->no_shutdown,
-	    .discard = o->send_only,
-	    .rate = o->rate,
-	    .line_delay_ms = o->delay_ms,
-	    .hooks = h,
-	    .arg = s,
+		.in_fd = s->in_fd,
+		.out_fd = s->out_fd,
+		.sock_fd = s->sock,
+		/* Splice never shows the bytes, and the trace needs them. */
+		.splice = !o->trace && !o->no_splice,
+		.no_shutdown = o->no_shutdown,
+		.discard = o->send_only,
+		.rate = o->rate,
+		.line_delay_ms = o->delay_ms,
+		.hooks = h,
+		.arg = s,
 	};
 	int r;
 
@@ -1202,5 +1262,6 @@ int cmd_connect(int argc, char **argv)
 	r = run_session(&o, sock, interactive);
 out:
 	free(o.send);
+	sockopt_list_free(&o.sockopts);
 	return r < 0 ? EXIT_OK : r;
 }

@@ -35,7 +35,8 @@ const char *sockctl_path(void)
 	const char *p = getenv("SOCKCTL");
 
 	if (!p)
-		cr_assert_fail("SOCKCTL is not set (run the tests through meson)");
+		cr_assert_fail(
+			"SOCKCTL is not set (run the tests through meson)");
 	return p;
 }
 
@@ -45,7 +46,8 @@ char *source_path(const char *rel)
 	char *p;
 
 	if (!root)
-		cr_assert_fail("SOURCE_ROOT is not set (run the tests through meson)");
+		cr_assert_fail(
+			"SOURCE_ROOT is not set (run the tests through meson)");
 	if (asprintf(&p, "%s/%s", root, rel) < 0)
 		abort();
 	return p;

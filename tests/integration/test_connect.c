@@ -22,63 +22,64 @@
  * [PATH]].  It prints `PORT n` once it listens (0 for Unix sockets).
  */
 static const char PEER[] =
-    "import socket, sys, threading, time\n"
-    "mode = sys.argv[1]\n"
-    "fam = sys.argv[2] if len(sys.argv) > 2 else '4'\n"
-    "if fam == '4':\n"
-    "    s = socket.socket(); s.bind(('127.0.0.1', 0))\n"
-    "elif fam == '6':\n"
-    "    s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))\n"
-    "else:\n"
-    "    path = sys.argv[3]\n"
-    "    s = socket.socket(socket.AF_UNIX)\n"
-    "    s.bind('\\0' + path[1:] if path[0] == '@' else path)\n"
-    "port = s.getsockname()[1] if fam != 'unix' else 0\n"
-    "if mode in ('refuse', 'late'):\n"
-    "    print('PORT', port, flush=True)\n"
-    "    sys.stdin.readline()\n"
-    "    if mode == 'refuse': sys.exit()\n"
-    "s.listen(16)\n"
-    "if mode != 'late': print('PORT', port, flush=True)\n"
-    "clients = []\n"
-    "def readall(c):\n"
-    "    n = 0\n"
-    "    while True:\n"
-    "        d = c.recv(65536)\n"
-    "        if not d: return n\n"
-    "        n += len(d)\n"
-    "def serve(c, a):\n"
-    "    if mode in ('echo', 'trigger', 'late', 'record', 'peer'):\n"
-    "        if mode == 'peer': print('PEER', a[0], a[1], flush=True)\n"
-    "        if mode == 'late': c.sendall(b'hi\\n')\n"
-    "        while True:\n"
-    "            d = c.recv(65536)\n"
-    "            if not d: break\n"
-    "            if mode == 'record': print('GOT', repr(d), flush=True)\n"
-    "            c.sendall(d)\n"
-    "    elif mode == 'after_eof':\n"
-    "        n = readall(c)\n"
-    "        c.sendall(b'got %d bytes\\n' % n)\n"
-    "    elif mode == 'close_now':\n"
-    "        c.sendall(b'bye\\n')\n"
-    "    elif mode == 'half':\n"
-    "        c.sendall(b'ignored\\n'); c.shutdown(socket.SHUT_WR)\n"
-    "        print('COUNT', readall(c), flush=True)\n"
-    "    elif mode == 'send_wait_eof':\n"
-    "        c.sendall(b'data\\n')\n"
-    "        print('EOF', readall(c), flush=True)\n"
-    "    elif mode == 'never_close':\n"
-    "        print('EOF', readall(c), flush=True)\n"
-    "        time.sleep(60)\n"
-    "    c.close()\n"
-    "def typed():\n"
-    "    for line in sys.stdin:\n"
-    "        for c in clients: c.sendall(line.encode())\n"
-    "if mode == 'trigger': threading.Thread(target=typed, "
-    "daemon=True).start()\n"
-    "while True:\n"
-    "    c, a = s.accept(); clients.append(c)\n"
-    "    threading.Thread(target=serve, args=(c, a), daemon=True).start()\n";
+	"import socket, sys, threading, time\n"
+	"mode = sys.argv[1]\n"
+	"fam = sys.argv[2] if len(sys.argv) > 2 else '4'\n"
+	"if fam == '4':\n"
+	"    s = socket.socket(); s.bind(('127.0.0.1', 0))\n"
+	"elif fam == '6':\n"
+	"    s = socket.socket(socket.AF_INET6); s.bind(('::1', 0))\n"
+	"else:\n"
+	"    path = sys.argv[3]\n"
+	"    s = socket.socket(socket.AF_UNIX)\n"
+	"    s.bind('\\0' + path[1:] if path[0] == '@' else path)\n"
+	"port = s.getsockname()[1] if fam != 'unix' else 0\n"
+	"if mode in ('refuse', 'late'):\n"
+	"    print('PORT', port, flush=True)\n"
+	"    sys.stdin.readline()\n"
+	"    if mode == 'refuse': sys.exit()\n"
+	"s.listen(16)\n"
+	"if mode != 'late': print('PORT', port, flush=True)\n"
+	"clients = []\n"
+	"def readall(c):\n"
+	"    n = 0\n"
+	"    while True:\n"
+	"        d = c.recv(65536)\n"
+	"        if not d: return n\n"
+	"        n += len(d)\n"
+	"def serve(c, a):\n"
+	"    if mode in ('echo', 'trigger', 'late', 'record', 'peer'):\n"
+	"        if mode == 'peer': print('PEER', a[0], a[1], flush=True)\n"
+	"        if mode == 'late': c.sendall(b'hi\\n')\n"
+	"        while True:\n"
+	"            d = c.recv(65536)\n"
+	"            if not d: break\n"
+	"            if mode == 'record': print('GOT', repr(d), flush=True)\n"
+	"            c.sendall(d)\n"
+	"    elif mode == 'after_eof':\n"
+	"        n = readall(c)\n"
+	"        c.sendall(b'got %d bytes\\n' % n)\n"
+	"    elif mode == 'close_now':\n"
+	"        c.sendall(b'bye\\n')\n"
+	"    elif mode == 'half':\n"
+	"        c.sendall(b'ignored\\n'); c.shutdown(socket.SHUT_WR)\n"
+	"        print('COUNT', readall(c), flush=True)\n"
+	"    elif mode == 'send_wait_eof':\n"
+	"        c.sendall(b'data\\n')\n"
+	"        print('EOF', readall(c), flush=True)\n"
+	"    elif mode == 'never_close':\n"
+	"        print('EOF', readall(c), flush=True)\n"
+	"        time.sleep(60)\n"
+	"    c.close()\n"
+	"def typed():\n"
+	"    for line in sys.stdin:\n"
+	"        for c in clients: c.sendall(line.encode())\n"
+	"if mode == 'trigger': threading.Thread(target=typed, "
+	"daemon=True).start()\n"
+	"while True:\n"
+	"    c, a = s.accept(); clients.append(c)\n"
+	"    threading.Thread(target=serve, args=(c, a), "
+	"daemon=True).start()\n";
 
 static struct proc *peer(const char *mode, int *port)
 {
@@ -131,8 +132,8 @@ Test(connect, reply_after_client_eof_is_not_lost)
 	struct run r;
 
 	cr_assert_eq(
-	    run_sockctl(&r, "12345", T, "connect", "127.0.0.1", ps, NULL), 0,
-	    "%s", r.err);
+		run_sockctl(&r, "12345", T, "connect", "127.0.0.1", ps, NULL),
+		0, "%s", r.err);
 	cr_assert_str_eq(r.out, "got 5 bytes\n");
 	run_free(&r);
 	free(ps);
@@ -145,8 +146,8 @@ Test(connect, exits_when_peer_closes_while_stdin_stays_open)
 	int port;
 	struct proc *srv = peer("close_now", &port);
 	char *ps = num(port);
-	struct proc *c =
-	    sockctl_start(PROC_STDIN_PIPE, "connect", "127.0.0.1", ps, NULL);
+	struct proc *c = sockctl_start(PROC_STDIN_PIPE, "connect", "127.0.0.1",
+				       ps, NULL);
 
 	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
 	cr_assert_str_eq(c->obuf, "bye\n");
@@ -239,8 +240,8 @@ Test(connect, socat_as_server)
 
 	cr_assert_gt(port, 0, "%s", srv->ebuf);
 	cr_assert_eq(
-	    run_sockctl(&r, "shout\n", T, "connect", "127.0.0.1", ps, NULL), 0,
-	    "%s", r.err);
+		run_sockctl(&r, "shout\n", T, "connect", "127.0.0.1", ps, NULL),
+		0, "%s", r.err);
 	cr_assert_str_eq(r.out, "SHOUT\n");
 	run_free(&r);
 	free(ps);
@@ -326,16 +327,16 @@ Test(connect, refused_is_4)
 
 /* A listener whose accept queue is full drops SYNs: connecting hangs. */
 static const char FULL_BACKLOG[] =
-    "import socket, time\n"
-    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n"
-    "f = []\n"
-    "for i in range(3):\n"
-    "    c = socket.socket(); c.setblocking(False)\n"
-    "    try: c.connect(s.getsockname())\n"
-    "    except BlockingIOError: pass\n"
-    "    f.append(c)\n"
-    "print('PORT', s.getsockname()[1], flush=True)\n"
-    "time.sleep(60)\n";
+	"import socket, time\n"
+	"s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n"
+	"f = []\n"
+	"for i in range(3):\n"
+	"    c = socket.socket(); c.setblocking(False)\n"
+	"    try: c.connect(s.getsockname())\n"
+	"    except BlockingIOError: pass\n"
+	"    f.append(c)\n"
+	"print('PORT', s.getsockname()[1], flush=True)\n"
+	"time.sleep(60)\n";
 
 Test(connect, connect_timeout_is_5)
 {
@@ -409,17 +410,17 @@ Test(connect, unknown_service_is_3)
 Test(connect, usage_errors_are_2)
 {
 	static const char *const cases[][4] = {
-	    {"127.0.0.1", "70000", NULL},
-	    {"127.0.0.1", NULL},
-	    {"-I", "--pipe", "127.0.0.1:80", NULL},
-	    {"--eol", "cr", "127.0.0.1:80", NULL},
-	    {"--nosuch", "127.0.0.1:80", NULL},
-	    {"-z", "--send", "x", "127.0.0.1"},
-	    {"--send", "\\q", "127.0.0.1:80", NULL},
-	    {"--unix", "/x", "-4", NULL},
-	    {"-w", "soon", "127.0.0.1:80", NULL},
-	    {"--rate", "0", "127.0.0.1:80", NULL},
-	    {":80", NULL},
+		{"127.0.0.1", "70000", NULL},
+		{"127.0.0.1", NULL},
+		{"-I", "--pipe", "127.0.0.1:80", NULL},
+		{"--eol", "cr", "127.0.0.1:80", NULL},
+		{"--nosuch", "127.0.0.1:80", NULL},
+		{"-z", "--send", "x", "127.0.0.1"},
+		{"--send", "\\q", "127.0.0.1:80", NULL},
+		{"--unix", "/x", "-4", NULL},
+		{"-w", "soon", "127.0.0.1:80", NULL},
+		{"--rate", "0", "127.0.0.1:80", NULL},
+		{":80", NULL},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -457,9 +458,9 @@ Test(connect, verbose_lines)
 	srv = peer("refuse", &port);
 	free(ps);
 	ps = num(port);
-	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "connect", "-v", "localhost", ps, NULL),
-	    4);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "connect", "-v", "localhost", ps,
+				 NULL),
+		     4);
 	snprintf(want, sizeof(want),
 		 "connect to 127.0.0.1:%d failed: Connection refused\n", port);
 	cr_assert(strstr(r.err, want), "%s", r.err);
@@ -490,8 +491,8 @@ Test(connect, sigusr1_prints_counters_and_goes_on)
 	int port;
 	struct proc *srv = peer("echo", &port);
 	char *ps = num(port);
-	struct proc *c =
-	    sockctl_start(PROC_STDIN_PIPE, "connect", "127.0.0.1", ps, NULL);
+	struct proc *c = sockctl_start(PROC_STDIN_PIPE, "connect", "127.0.0.1",
+				       ps, NULL);
 
 	proc_puts(c, "abc\n");
 	cr_assert(proc_wait_out(c, "abc\n", T));
@@ -729,9 +730,9 @@ Test(connect, retry_until_the_server_listens)
 	int port;
 	struct proc *srv = peer("late", &port);
 	char *ps = num(port);
-	struct proc *c =
-	    sockctl_start(PROC_STDIN_PIPE, "connect", "-v", "--retry", "100",
-			  "--retry-delay", "0.05", "127.0.0.1", ps, NULL);
+	struct proc *c = sockctl_start(PROC_STDIN_PIPE, "connect", "-v",
+				       "--retry", "100", "--retry-delay",
+				       "0.05", "127.0.0.1", ps, NULL);
 
 	cr_assert(proc_wait_err(c,
 				"Connection refused; trying again in "
@@ -784,15 +785,15 @@ Test(connect, source_address_and_port)
 Test(connect, ipv6_and_family_flags)
 {
 	struct proc *srv =
-	    python_start(PROC_STDIN_PIPE, PEER, "echo", "6", NULL);
+		python_start(PROC_STDIN_PIPE, PEER, "echo", "6", NULL);
 	int port = proc_stdout_port(srv, T);
 	char *ps = num(port), *hp;
 	struct run r;
 
 	cr_assert_gt(port, 0);
 	cr_assert_eq(
-	    run_sockctl(&r, "six", T, "connect", "-6", "::1", ps, NULL), 0,
-	    "%s", r.err);
+		run_sockctl(&r, "six", T, "connect", "-6", "::1", ps, NULL), 0,
+		"%s", r.err);
 	cr_assert_str_eq(r.out, "six");
 	run_free(&r);
 	cr_assert(asprintf(&hp, "[::1]:%d", port) > 0);
@@ -819,8 +820,8 @@ Test(connect, unix_path_and_abstract)
 	srv = python_start(PROC_STDIN_PIPE, PEER, "echo", "unix", path, NULL);
 	cr_assert_eq(proc_stdout_port(srv, T), 0);
 	cr_assert_eq(
-	    run_sockctl(&r, "via path", T, "connect", "--unix", path, NULL), 0,
-	    "%s", r.err);
+		run_sockctl(&r, "via path", T, "connect", "--unix", path, NULL),
+		0, "%s", r.err);
 	cr_assert_str_eq(r.out, "via path");
 	run_free(&r);
 	proc_free(srv);
@@ -859,16 +860,17 @@ Test(connect, scan_ports)
 	struct run r;
 
 	snprintf(list, sizeof(list), "%d,%d-%d", closed1, open1, open1);
-	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "connect", "-z", "127.0.0.1", list, NULL),
-	    0, "%s", r.err);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "connect", "-z", "127.0.0.1",
+				 list, NULL),
+		     0, "%s", r.err);
 	snprintf(want, sizeof(want), "127.0.0.1 %d closed\n127.0.0.1 %d open\n",
 		 closed1, open1);
 	cr_assert_str_eq(r.out, want);
 	run_free(&r);
 	snprintf(list, sizeof(list), "127.0.0.1:%d", closed1);
 	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "connect", "-z", "--json", list, NULL), 4);
+		run_sockctl(&r, NULL, T, "connect", "-z", "--json", list, NULL),
+		4);
 	snprintf(want, sizeof(want),
 		 "{\"host\":\"127.0.0.1\",\"port\":%d,\"open\":false}\n",
 		 closed1);
@@ -1051,6 +1053,42 @@ Test(connect, interactive_hex_dump)
 	proc_puts(c, "\x04");
 	cr_assert_eq(proc_wait_exit(c, T), 0);
 	proc_free(c);
+	free(ps);
+	proc_free(srv);
+}
+
+/* ---- -o ---- */
+
+Test(connect, sockopt_applied_and_refusal_named)
+{
+	int port;
+	struct proc *srv = peer("echo", &port);
+	char *ps = num(port);
+	struct run r;
+
+	cr_assert_eq(run_sockctl(&r, "x", T, "connect", "-o", "nodelay=1", "-o",
+				 "SO_RCVBUF=65536", "127.0.0.1", ps, NULL),
+		     0, "%s", r.err);
+	cr_assert_str_eq(r.out, "x");
+	run_free(&r);
+	/* The kernel refuses it: exit 1, naming the option. */
+	cr_assert_eq(run_sockctl(&r, "x", T, "connect", "-o",
+				 "congestion=nosuchalgo", "127.0.0.1", ps,
+				 NULL),
+		     1);
+	cr_assert(!strncmp(r.err,
+			   "sockctl: connect: TCP_CONGESTION=nosuchalgo: ", 46),
+		  "%s", r.err);
+	run_free(&r);
+	/* An unknown name, or one for another kind of socket: usage. */
+	cr_assert_eq(run_sockctl(&r, NULL, T, "connect", "-o", "nosuch=1",
+				 "127.0.0.1", ps, NULL),
+		     2);
+	run_free(&r);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "connect", "--unix", "/x", "-o",
+				 "nodelay=1", NULL),
+		     2);
+	run_free(&r);
 	free(ps);
 	proc_free(srv);
 }
