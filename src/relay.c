@@ -563,7 +563,7 @@ static bool pollable(struct loop *l, int fd)
 	return true;
 }
 
-static int init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
+static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 {
 	d->mid[0] = d->mid[1] = -1;
 	if (d->src >= 0)
@@ -577,7 +577,6 @@ static int init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0);
 	if (d->splice && open_mid(d, r->cap) < 0)
 		d->splice = false;
-	return 0;
 }
 
 int relay_new(struct loop *l, const struct relay_opts *o, struct relay **ret)
