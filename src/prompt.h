@@ -52,7 +52,7 @@ int prompt_new(struct loop *l, const struct prompt_opts *o,
  */
 void prompt_write(struct prompt *p, int fd, const void *data, size_t len);
 void prompt_printf(struct prompt *p, int fd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 /* Change the prompt string (it is redrawn at once). */
 void prompt_set(struct prompt *p, const char *prompt);
 /* Stop reading lines and take the prompt off the screen; prompt_write

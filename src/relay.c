@@ -146,7 +146,7 @@ static size_t allowed(struct relay *r, struct rdir *d)
 			want = 1;
 		if (r->tokens < want) {
 			double ms =
-			    (want - r->tokens) * 1000 / (double)r->o.rate;
+				(want - r->tokens) * 1000 / (double)r->o.rate;
 
 			pause_for(r, (int64_t)ms + 1);
 			return 0;
@@ -245,7 +245,7 @@ static ssize_t read_buffered(struct relay *r, struct rdir *d,
 {
 	size_t room = r->cap - (d->q.len - d->off);
 	bool direct =
-	    !r->h.transform[dir] && !(dir == RELAY_RECV && r->o.discard);
+		!r->h.transform[dir] && !(dir == RELAY_RECV && r->o.discard);
 	char *to;
 	ssize_t n;
 
@@ -379,8 +379,9 @@ static size_t dir_write(struct relay *r, struct rdir *d, enum relay_dir dir)
 		w = write_spliced(d, n < d->in_mid ? n : d->in_mid);
 		if (w < 0 && splice_refused(errno)) {
 			leave_splice(d);
-			w = write_buffered(
-			    d, d->q.len - d->off < n ? d->q.len - d->off : n);
+			w = write_buffered(d, d->q.len - d->off < n
+						      ? d->q.len - d->off
+						      : n);
 		} else if (w > 0) {
 			d->spliced = true;
 		}
@@ -683,7 +684,7 @@ int relay_stdio_fd(int fd, bool output)
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		nfd = open(path, (output ? O_WRONLY : O_RDONLY) | O_NONBLOCK |
-				     O_NOCTTY | O_CLOEXEC);
+					 O_NOCTTY | O_CLOEXEC);
 		if (nfd >= 0)
 			return nfd;
 	}

@@ -349,8 +349,10 @@ static void files(bool splice)
 	feed_start(&fpeer, sp[1], down, n, true);
 	collect_start(&cpeer, sp[1]);
 	run(&s,
-	    &(struct relay_opts){
-		.in_fd = in, .out_fd = out, .sock_fd = sp[0], .splice = splice},
+	    &(struct relay_opts){.in_fd = in,
+				 .out_fd = out,
+				 .sock_fd = sp[0],
+				 .splice = splice},
 	    30000);
 	collect_join(&cpeer);
 	pthread_join(fpeer.t, NULL);
@@ -720,7 +722,7 @@ Test(relay, output_that_goes_away_is_an_output_error)
 	cr_assert_eq(write(sp[1], "data", 4), 4);
 	run(&s,
 	    &(struct relay_opts){
-		.in_fd = in, .out_fd = out[1], .sock_fd = sp[0]},
+		    .in_fd = in, .out_fd = out[1], .sock_fd = sp[0]},
 	    10000);
 	cr_assert_eq(s.err[RELAY_RECV], -EPIPE);
 	cr_assert_eq(s.where[RELAY_RECV], RELAY_END_OUTPUT);
