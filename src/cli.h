@@ -24,6 +24,8 @@ extern const size_t cmd_count;
 /* The commands (one file each). */
 int cmd_serve(int argc, char **argv);
 extern const char cmd_serve_help[];
+int cmd_connect(int argc, char **argv);
+extern const char cmd_connect_help[];
 int cmd_resolve(int argc, char **argv);
 extern const char cmd_resolve_help[];
 int cmd_opts(int argc, char **argv);

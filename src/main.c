@@ -17,6 +17,8 @@
 const struct cmd cmd_table[] = {
 	{"serve", cmd_serve, "serve many TCP or Unix-socket clients at once",
 	 cmd_serve_help},
+	{"connect", cmd_connect, "TCP or Unix stream client: prompt or relay",
+	 cmd_connect_help},
 	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
 	 cmd_resolve_help},
 	{"opts", cmd_opts, "list, get and set socket options", cmd_opts_help},

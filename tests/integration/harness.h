@@ -93,5 +93,14 @@ bool proc_wait_err_count(struct proc *p, const char *needle, size_t n,
 bool proc_exited(struct proc *p);
 /* A fresh private directory under /tmp (caller frees; rmdir is theirs). */
 char *temp_dir(void);
+/*
+ * The port at the end of the line where marker appears on stderr (stdout
+ * on a pty) - for peers that say it their own way: socat's
+ * `listening on AF=2 127.0.0.1:PORT`, nc's `Listening on HOST PORT`.
+ * Waits for the whole line; -1 on timeout.
+ */
+int proc_port_after(struct proc *p, const char *marker, int timeout_ms);
+/* Seconds on the monotonic clock, for lower bounds on pacing. */
+double harness_now(void);
 
 #endif
