@@ -225,40 +225,18 @@ static void out_write(struct server *s, const void *data, size_t len)
 		server_fail(s, "stdout", r);
 }
 
+/* --trace: the format connect uses, each line tagged with the client. */
 static void trace(struct conn *c, const char *dir, const void *data, size_t len)
 {
 	struct server *s = c->s;
-	struct sbuf *b = &s->log;
-	char lab[NET_ADDRSTRLEN], when[32];
+	char lab[NET_ADDRSTRLEN];
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	sbuf_reset(b);
-	conn_label(c, lab);
-	if (s->o->trace_json) {
-		sbuf_addf(b, "{\"time\":\"%s.%06ld\",\"peer\":", when,
-			  ts.tv_nsec / 1000);
-		fmt_json_string(b, lab, strlen(lab));
-		sbuf_addf(b, ",\"dir\":\"%s\",\"len\":%zu,", dir, len);
-		if (fmt_utf8_valid(data, len)) {
-			sbuf_adds(b, "\"data\":");
-			fmt_json_string(b, data, len);
-		} else {
-			sbuf_adds(b, "\"data_base64\":\"");
-			fmt_base64(b, data, len);
-			sbuf_addc(b, '"');
-		}
-		sbuf_adds(b, "}\n");
-	} else {
-		sbuf_addf(b, "%s.%06ld %s %s %zu ", when, ts.tv_nsec / 1000,
-			  lab, dir, len);
-		fmt_escape(b, data, len);
-		sbuf_addc(b, '\n');
-	}
-	fwrite(b->data, 1, b->len, s->o->trace);
+	sbuf_reset(&s->log);
+	fmt_trace_line(&s->log, s->o->trace_json, &ts, conn_label(c, lab), dir,
+		       data, len);
+	fwrite(s->log.data, 1, s->log.len, s->o->trace);
 }
 
 /* ---- the output queue ---- */

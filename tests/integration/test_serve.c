@@ -1390,6 +1390,45 @@ Test(serve, trace_records_each_chunk)
 	proc_free(p);
 }
 
+Test(serve, trace_as_json_lines)
+{
+	char *dir = temp_dir(), path[256], *text, *out;
+	struct proc *p;
+
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--trace", path,
+		  "--log-format", "json");
+	cr_assert(proc_wait_err(p, "\"port\":", T), "%s", p->ebuf);
+	out = py_port(p,
+		      PY "s = conn()\n"
+			 "s.sendall(b'\\xff\\x00')\n"
+			 "recv_until(s, b'\\x00')\n"
+			 "print(name(s))\n",
+		      atoi(strstr(p->ebuf, "\"port\":") + 7));
+	stop_ok(p, NULL);
+	free(out);
+	text = read_file(path, NULL);
+	out = py_run_with(NULL,
+			  PY
+			  "import base64\n"
+			  "ev = [json.loads(l) for l in A[0].splitlines()]\n"
+			  "expect([e['dir'] for e in ev], ['recv', 'send'])\n"
+			  "for e in ev:\n"
+			  "    expect(e['len'], 2)\n"
+			  "    expect(base64.b64decode(e['data_base64']), "
+			  "b'\\xff\\x00')\n"
+			  "    assert e['peer'].startswith('127.0.0.1:'), e\n"
+			  "print('OK')\n",
+			  text, NULL);
+	cr_assert_str_eq(out, "OK\n");
+	free(out);
+	free(text);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+	proc_free(p);
+}
+
 /* ---- Unix sockets ---- */
 
 Test(serve, unix_socket_serves_and_cleans_up)
