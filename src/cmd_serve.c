@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
+#include "prompt.h"
 #include "server.h"
 #include "sockopt.h"
 
@@ -62,6 +63,7 @@ const char cmd_serve_help[] =
 	"                         lines typed on stdin come from <server>\n"
 	"      --relay            clients' data to stdout, stdin to the "
 	"clients\n"
+	"                         (from a terminal: a readline prompt)\n"
 	"      --discard          read and drop everything\n"
 	"      --exec CMD         run /bin/sh -c CMD with the connection as "
 	"its\n"
@@ -184,6 +186,11 @@ struct opts {
 	const char **sockopt_args; /* -o, parsed once --unix is known */
 	size_t nsockopt_args;
 	struct sockopt_list sockopts;
+	/* A terminal on stdin (--relay, --chat): the operator's prompt. */
+	struct prompt *prompt;
+	struct server *srv;
+	size_t nclients;
+	char prompt_text[32];
 };
 
 static void opts_free(struct opts *o)
@@ -440,6 +447,8 @@ static int parse_option(struct opts *o, int c, char **argv)
 	return r;
 }
 
+static void prompt_out(void *arg, const void *data, size_t len);
+
 /* Combinations that would make a flag do nothing are usage errors. */
 static int check_opts(struct opts *o, int argc, char **argv)
 {
@@ -503,6 +512,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.print = o->print;
 	if (o->so.mode == SERVER_RELAY || o->so.mode == SERVER_CHAT)
 		o->so.in_fd = STDIN_FILENO;
+	/* From a terminal the operator types at a prompt instead. */
+	if (o->so.in_fd >= 0 && isatty(STDIN_FILENO)) {
+		o->so.in_fd = -1;
+		o->so.write_out = prompt_out;
+	}
 	return 0;
 }
 
@@ -529,11 +543,16 @@ static void json_str(struct sbuf *b, const char *key, const char *val)
 		sbuf_adds(b, "null");
 }
 
-static void status_line(struct sbuf *b)
+/* One status line on stderr, above the operator's prompt if there is one. */
+static void status_line(const struct opts *o, struct sbuf *b)
 {
 	sbuf_addc(b, '\n');
-	fflush(stdout);
-	fwrite(b->data, 1, b->len, stderr);
+	if (o->prompt) {
+		prompt_write(o->prompt, 2, b->data, b->len);
+	} else {
+		fflush(stdout);
+		fwrite(b->data, 1, b->len, stderr);
+	}
 	sbuf_free(b);
 }
 
@@ -560,7 +579,7 @@ static const char *const event_names[] = {
 	[SERVER_EV_STOPPING] = "stopping",
 };
 
-static void event_json(const struct server_event *ev)
+static void event_json(const struct opts *o, const struct server_event *ev)
 {
 	struct sbuf b = SBUF_INIT;
 	const char *err = ev->err ? net_strerror(ev->err) : NULL;
@@ -601,7 +620,7 @@ static void event_json(const struct server_event *ev)
 		break;
 	}
 	sbuf_addc(&b, '}');
-	status_line(&b);
+	status_line(o, &b);
 }
 
 /* Events that are news only with -v. */
@@ -619,7 +638,7 @@ static bool verbose_only(const struct server_event *ev)
 	}
 }
 
-static void event_text(const struct server_event *ev)
+static void event_text(const struct opts *o, const struct server_event *ev)
 {
 	struct sbuf b = SBUF_INIT;
 
@@ -665,19 +684,88 @@ static void event_text(const struct server_event *ev)
 		sbuf_addf(&b, "stopping (%s)", sigabbrev_np(ev->status));
 		break;
 	}
-	status_line(&b);
+	status_line(o, &b);
 }
+
+static void update_prompt(struct opts *o);
 
 static void on_event(const struct server_event *ev, void *arg)
 {
-	const struct opts *o = arg;
+	struct opts *o = arg;
 
-	if (o->verbosity < 0 || (o->verbosity == 0 && verbose_only(ev)))
-		return;
-	if (o->json)
-		event_json(ev);
+	if (ev->kind == SERVER_EV_CONNECTED)
+		o->nclients++;
+	else if (ev->kind == SERVER_EV_DISCONNECTED && o->nclients)
+		o->nclients--;
+	if (o->verbosity >= 0 && (o->verbosity > 0 || !verbose_only(ev))) {
+		if (o->json)
+			event_json(o, ev);
+		else
+			event_text(o, ev);
+	}
+	if (ev->kind == SERVER_EV_CONNECTED ||
+	    ev->kind == SERVER_EV_DISCONNECTED)
+		update_prompt(o);
+}
+
+/* ---- the operator's prompt ---- */
+
+/* --relay: who a typed line goes to; --chat: the name it goes out under. */
+static void update_prompt(struct opts *o)
+{
+	char text[sizeof(o->prompt_text)];
+
+	if (o->so.mode == SERVER_CHAT)
+		snprintf(text, sizeof(text), "<server> ");
+	else if (o->nclients == 0)
+		snprintf(text, sizeof(text), "no client> ");
 	else
-		event_text(ev);
+		snprintf(text, sizeof(text), "%zu client%s> ", o->nclients,
+			 o->nclients == 1 ? "" : "s");
+	if (!strcmp(text, o->prompt_text))
+		return;
+	memcpy(o->prompt_text, text, sizeof(text));
+	if (o->prompt)
+		prompt_set(o->prompt, text);
+}
+
+static void on_line(void *arg, const char *line)
+{
+	struct opts *o = arg;
+	struct sbuf b = SBUF_INIT;
+
+	if (!line) {
+		server_input_end(o->srv);
+		return;
+	}
+	sbuf_adds(&b, line);
+	sbuf_addc(&b, '\n');
+	if (server_input(o->srv, b.data, b.len) == 0 &&
+	    o->so.mode == SERVER_RELAY)
+		prompt_write(o->prompt, 2, "not sent: no client connected\n",
+			     30);
+	sbuf_free(&b);
+}
+
+static void prompt_out(void *arg, const void *data, size_t len)
+{
+	struct opts *o = arg;
+
+	prompt_write(o->prompt, 1, data, len);
+}
+
+static int start_prompt(struct opts *o, struct loop *l)
+{
+	struct prompt_opts po = {.on_line = on_line, .arg = o};
+	char hist[4096];
+	int r;
+
+	update_prompt(o);
+	po.prompt = o->prompt_text;
+	if (prompt_history_path(hist, sizeof(hist)) == 0)
+		po.history = hist;
+	r = prompt_new(l, &po, &o->prompt);
+	return r < 0 ? cli_fail(CMD, "prompt", r) : 0;
 }
 
 /* A status line; `listening on` is printed even with -q (SPEC 1: servers
@@ -695,7 +783,7 @@ static void say(const struct opts *o, const char *event, const char *text,
 	} else {
 		sbuf_adds(&b, text);
 	}
-	status_line(&b);
+	status_line(o, &b);
 }
 
 static void say_listening(const struct opts *o, int fd)
@@ -803,6 +891,20 @@ static void unlink_ours(const char *path, const struct stat *made)
 		unlink(path);
 }
 
+static int report(const struct opts *o, const struct server_result *res)
+{
+	if (res->err == -ETIMEDOUT && res->what &&
+	    !strcmp(res->what, "accept")) {
+		cli_error(CMD, "no client connected within %s s: timed out",
+			  o->accept_timeout);
+		return EXIT_TIMEOUT;
+	}
+	if (res->err < 0)
+		return cli_fail(CMD, res->what ? res->what : "serve", res->err);
+	say_served(o, res->served);
+	return EXIT_OK;
+}
+
 static int run(struct opts *o, int lfd)
 {
 	struct server_result res = {0};
@@ -815,17 +917,23 @@ static int run(struct opts *o, int lfd)
 	}
 	o->so.on_event = on_event;
 	o->so.arg = o;
-	r = server_run(l, lfd, &o->so, &res);
-	loop_free(l);
-	if (r == -ETIMEDOUT && res.what && !strcmp(res.what, "accept")) {
-		cli_error(CMD, "no client connected within %s s: timed out",
-			  o->accept_timeout);
-		return EXIT_TIMEOUT;
+	r = server_new(l, lfd, &o->so, &o->srv);
+	if (r < 0) {
+		loop_free(l);
+		return cli_fail(CMD, "event loop", r);
 	}
-	if (r < 0)
-		return cli_fail(CMD, res.what ? res.what : "serve", r);
-	say_served(o, res.served);
-	return EXIT_OK;
+	/* write_out is set when stdin is the operator's terminal. */
+	r = o->so.write_out ? start_prompt(o, l) : 0;
+	if (r == 0) {
+		server_run(o->srv, &res);
+		/* The prompt goes first, so "served" lands on a clean line. */
+		prompt_free(o->prompt);
+		o->prompt = NULL;
+		r = report(o, &res);
+	}
+	server_free(o->srv);
+	loop_free(l);
+	return r;
 }
 
 int cmd_serve(int argc, char **argv)

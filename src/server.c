@@ -220,6 +220,10 @@ static void out_write(struct server *s, const void *data, size_t len)
 
 	if (s->err)
 		return;
+	if (s->o->write_out) {
+		s->o->write_out(s->o->arg, data, len);
+		return;
+	}
 	r = write_full(s->o->out_fd, data, len);
 	if (r < 0)
 		server_fail(s, "stdout", r);
@@ -1682,49 +1686,95 @@ static int server_setup(struct server *s)
 	return 0;
 }
 
-int server_run(struct loop *l, int lfd, const struct server_opts *o,
-	       struct server_result *ret)
+int server_new(struct loop *l, int lfd, const struct server_opts *o,
+	       struct server **ret)
 {
-	struct server s = {
-		.l = l,
-		.o = o,
-		.lfd = lfd,
-		.out = SBUF_INIT,
-		.log = SBUF_INIT,
-	};
+	struct server *s = calloc(1, sizeof(*s));
 	int r;
 
-	s.buf = xmalloc(BUF_SIZE);
-	s.rsize = read_size(o);
-	r = server_setup(&s);
-	if (r < 0) {
-		s.err = r;
-		s.what = "event loop";
-	} else {
-		r = loop_run(l);
-		if (r < 0 && !s.err) {
-			s.err = r;
-			s.what = "event loop";
-		}
+	if (!s) {
+		close(lfd);
+		return -ENOMEM;
 	}
-	stop_listening(&s);
-	close_all(&s, 0, NULL);
-	finish(&s);
-	if (s.in_pollable && !s.in_eof)
-		loop_unwatch(l, o->in_fd);
-	loop_timer_del(l, s.accept_timer);
-	loop_timer_del(l, s.deadline);
-	loop_timer_del(l, s.stop_timer);
-	loop_timer_del(l, s.in_timer);
-	loop_timer_del(l, s.stall_timer);
-	free(s.in_line);
-	free(s.buf);
-	sbuf_free(&s.out);
-	sbuf_free(&s.log);
-	ret->served = s.served;
-	ret->err = s.err;
-	ret->what = s.what;
-	return s.err;
+	s->l = l;
+	s->o = o;
+	s->lfd = lfd;
+	s->buf = xmalloc(BUF_SIZE);
+	s->rsize = read_size(o);
+	r = server_setup(s);
+	if (r < 0) {
+		server_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int server_run(struct server *s, struct server_result *ret)
+{
+	int r = loop_run(s->l);
+
+	if (r < 0 && !s->err) {
+		s->err = r;
+		s->what = "event loop";
+	}
+	/* Whatever ended the loop, nobody is left connected. */
+	stop_listening(s);
+	close_all(s, 0, NULL);
+	finish(s);
+	ret->served = s->served;
+	ret->err = s->err;
+	ret->what = s->what;
+	return s->err;
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	stop_listening(s);
+	close_all(s, 0, NULL);
+	s->stopping = true; /* no leave announcements now */
+	finish(s);
+	if (s->in_pollable && !s->in_eof)
+		loop_unwatch(s->l, s->o->in_fd);
+	loop_timer_del(s->l, s->accept_timer);
+	loop_timer_del(s->l, s->deadline);
+	loop_timer_del(s->l, s->stop_timer);
+	loop_timer_del(s->l, s->in_timer);
+	loop_timer_del(s->l, s->stall_timer);
+	free(s->in_line);
+	free(s->buf);
+	sbuf_free(&s->out);
+	sbuf_free(&s->log);
+	free(s);
+}
+
+size_t server_input(struct server *s, const void *data, size_t len)
+{
+	size_t n = 0;
+
+	if (s->in_eof || s->stopping || s->err)
+		return 0;
+	for (struct conn *c = s->head; c; c = c->next)
+		n += conn_can_send(c);
+	if (s->o->mode == SERVER_RELAY) {
+		broadcast(s, NULL, data, len);
+	} else if (s->o->mode == SERVER_CHAT) {
+		sbuf_reset(&s->out);
+		server_lines(&s->in_line, &s->in_line_len, SERVER_LINE_MAX,
+			     data, len, operator_line, s);
+		broadcast(s, NULL, s->out.data, s->out.len);
+	}
+	finish(s);
+	return n;
+}
+
+void server_input_end(struct server *s)
+{
+	if (!s->in_eof)
+		stdin_eof(s, 0);
+	finish(s);
 }
 
 int server_raise_nofile(uint64_t *ret_limit)

@@ -75,6 +75,8 @@ struct server_event {
 	int status; /* EXITED: the wait status; STOPPING: signo */
 };
 
+struct server;
+
 struct server_opts {
 	enum server_mode mode;
 	const char *prefix; /* --prefix (escapes already interpreted) */
@@ -94,6 +96,8 @@ struct server_opts {
 	int in_fd; /* stdin for --relay and --chat, or -1 */
 	int out_fd; /* stdout: --relay data, --print lines */
 	bool shutdown_on_eof; /* --relay -N */
+	/* Instead of out_fd, when set (a prompt prints above the line). */
+	void (*write_out)(void *arg, const void *data, size_t len);
 	FILE *trace; /* --trace, or NULL */
 	bool trace_json;
 	void (*on_event)(const struct server_event *ev, void *arg);
@@ -107,14 +111,30 @@ struct server_result {
 };
 
 /*
- * Serve clients of the listening socket lfd (non-blocking, owned by the
- * server from now on and closed by it) until SIGINT/SIGTERM, --once's
- * client leaving, --accept-timeout or a fatal error.  Installs its own
- * SIGINT, SIGTERM and (for --exec) SIGCHLD handlers on l.  Returns 0 or a
- * negative errno; *ret says how many were served and what failed.
+ * A server for the listening socket lfd (non-blocking; owned by the server
+ * from now on, even when this fails).  Installs its SIGINT, SIGTERM and
+ * (for --exec) SIGCHLD handlers on l and starts watching.  o must outlive
+ * the server.
  */
-int server_run(struct loop *l, int lfd, const struct server_opts *o,
-	       struct server_result *ret);
+int server_new(struct loop *l, int lfd, const struct server_opts *o,
+	       struct server **ret);
+/*
+ * Serve until SIGINT/SIGTERM, --once's client leaving, --accept-timeout or
+ * a fatal error.  Returns 0 or a negative errno; *ret says how many were
+ * served and what failed (-ETIMEDOUT with what "accept" for
+ * --accept-timeout).
+ */
+int server_run(struct server *s, struct server_result *ret);
+void server_free(struct server *s);
+
+/*
+ * Operator input that comes from elsewhere than in_fd (a prompt): for
+ * --relay the bytes go to every client, for --chat the lines go out as
+ * `<server> line`.  Returns how many clients it went to.
+ * server_input_end() is the end of that input, as EOF on in_fd.
+ */
+size_t server_input(struct server *s, const void *data, size_t len);
+void server_input_end(struct server *s);
 
 /* Raise RLIMIT_NOFILE to its hard maximum; *ret_limit is the new limit. */
 int server_raise_nofile(uint64_t *ret_limit);

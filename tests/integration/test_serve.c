@@ -648,6 +648,68 @@ Test(serve, relay_moves_both_ways)
 	proc_free(p);
 }
 
+Test(serve, relay_prompt_on_a_terminal)
+{
+	struct proc *p = SERVE(PROC_PTY, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay", "-N");
+	struct proc *py;
+	char ps[16];
+
+	snprintf(ps, sizeof(ps), "%d", port_of(p));
+	cr_assert(proc_wait_out(p, "no client> ", T), "%s", p->obuf);
+	proc_puts(p, "anyone?\r");
+	cr_assert(proc_wait_out(p, "not sent: no client connected", T), "%s",
+		  p->obuf);
+	py = python_start(0,
+			  PY "s = conn()\n"
+			     "s.sendall(b'hello operator\\n')\n"
+			     "expect(recv_until(s, b'reply\\n'),"
+			     " b'typed reply\\n')\n"
+			     "expect(recv_eof(s), b'')\n"
+			     "print('OK')\n",
+			  ps, NULL);
+	/* The client's line shows above the prompt, which counts it. */
+	cr_assert(proc_wait_out(p, "hello operator", T), "%s", p->obuf);
+	cr_assert(proc_wait_out(p, "1 client> ", T), "%s", p->obuf);
+	proc_puts(p, "typed reply\r");
+	/* Ctrl-D with -N: the client's connection is half-closed. */
+	proc_puts(p, "\x04");
+	cr_assert_eq(proc_wait_exit(py, T), 0, "%s\n%s", py->ebuf, p->obuf);
+	proc_free(py);
+	cr_assert(proc_wait_out(p, "disconnected", T), "%s", p->obuf);
+	/* Ctrl-C stops the server cleanly. */
+	proc_puts(p, "\x03");
+	cr_assert_eq(proc_wait_exit(p, T), 0, "%s", p->obuf);
+	cr_assert(strstr(p->obuf, "served 1 connection"), "%s", p->obuf);
+	proc_free(p);
+}
+
+Test(serve, chat_prompt_on_a_terminal)
+{
+	struct proc *p = SERVE(PROC_PTY, "--tcp", "0", "-b", "127.0.0.1",
+			       "--chat", "--banner", "hi\\n");
+	struct proc *py;
+	char ps[16];
+
+	snprintf(ps, sizeof(ps), "%d", port_of(p));
+	py = python_start(0,
+			  PY "s = conn()\n"
+			     "recv_until(s, b'hi\\n')\n"
+			     "s.sendall(b'\\x1b[2Jhi all\\n')\n"
+			     "expect(recv_until(s, b'there\\n'),"
+			     " b'<server> hello there\\n')\n"
+			     "print('OK')\n",
+			  ps, NULL);
+	/* --print is on by default on a terminal, escaped. */
+	cr_assert(proc_wait_out(p, ": \\x1b[2Jhi all", T), "%s", p->obuf);
+	cr_assert(proc_wait_out(p, "<server> ", T), "%s", p->obuf);
+	proc_puts(p, "hello there\r");
+	cr_assert_eq(proc_wait_exit(py, T), 0, "%s\n%s", py->ebuf, p->obuf);
+	proc_free(py);
+	cr_assert(!strstr(p->obuf, "\x1b[2J"), "raw escape on the terminal");
+	proc_free(p);
+}
+
 Test(serve, relay_one_shot_http_responder)
 {
 	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
