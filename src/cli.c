@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -56,7 +57,10 @@ int cli_bad_option(const char *cmd, int c, char **argv)
 	const char *arg = argv[optind - 1];
 
 	if (c == ':') {
-		if (optopt)
+		/* For a long option optopt is its val (often >= 256), not a
+		 * character: name it as it was typed. */
+		if (optopt > 0 && optopt < 128 && isgraph(optopt) &&
+		    strncmp(arg, "--", 2))
 			return cli_usage(cmd, "option '-%c' needs a value",
 					 optopt);
 		return cli_usage(cmd, "option '%s' needs a value", arg);

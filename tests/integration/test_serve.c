@@ -1606,6 +1606,42 @@ Test(serve, usage_errors_exit_2)
 	}
 }
 
+Test(serve, a_missing_value_is_named_as_typed)
+{
+	struct run r;
+
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "0",
+				 "--banner", NULL),
+		     2);
+	cr_assert(strstr(r.err, "option '--banner' needs a value\n"), "%s",
+		  r.err);
+	run_free(&r);
+}
+
+Test(serve, missing_files_are_exit_1)
+{
+	static const char *const cases[][5] = {
+		{"--tcp", "0", "--allow-file", "/nonexistent/allow", NULL},
+		{"--tcp", "0", "--trace", "/nonexistent/dir/trace", NULL},
+		{"--unix", "/nonexistent/dir/s.sock", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *argv[8] = {sockctl_path(), "serve"};
+		struct run r;
+		int n = 2;
+
+		for (int k = 0; cases[i][k]; k++)
+			argv[n++] = cases[i][k];
+		argv[n] = NULL;
+		cr_expect_eq(run_argv(&r, NULL, T, argv), 1, "case %zu: %s", i,
+			     r.err);
+		cr_expect(strstr(r.err, "No such file or directory"), "%s",
+			  r.err);
+		run_free(&r);
+	}
+}
+
 Test(serve, unknown_service_is_exit_3)
 {
 	struct run r;
