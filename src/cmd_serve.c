@@ -263,7 +263,7 @@ static int serve_fail(const char *what, int err)
 {
 	cli_error(CMD, "%s: %s", what, net_strerror(err));
 	return net_exit_status(err) == EXIT_NORESOLVE ? EXIT_NORESOLVE
-						       : EXIT_FAIL;
+						      : EXIT_FAIL;
 }
 
 /* One CIDR a line; blank lines and # comments are skipped. */
@@ -607,7 +607,8 @@ static void event_json(const struct opts *o, const struct server_event *ev)
 				  (unsigned long long)ev->received,
 				  (unsigned long long)ev->sent);
 		sbuf_addf(&b, ",\"seconds\":%.3f", ev->ms / 1000.0);
-		json_str(&b, "reason", ev->why ? ev->why : err);
+		json_str(&b, "reason", ev->why);
+		json_str(&b, "error", err);
 		break;
 	case SERVER_EV_REFUSED:
 		json_str(&b, "reason", ev->why);
@@ -667,7 +668,7 @@ static void event_text(const struct opts *o, const struct server_event *ev)
 		sbuf_addf(&b, "%.3f s)", ev->ms / 1000.0);
 		if (ev->why)
 			sbuf_addf(&b, ": %s", ev->why);
-		else if (ev->err)
+		if (ev->err)
 			sbuf_addf(&b, ": %s", net_strerror(ev->err));
 		break;
 	case SERVER_EV_REFUSED:
@@ -863,8 +864,7 @@ static int open_listener(const struct opts *o, int *ret_fd)
 					 o->unix_path, why);
 		r = net_listen_unix(o->unix_path, &lo, ret_fd);
 		if (r < 0 && sockopt_list_failed(&o->sockopts))
-			return serve_fail(sockopt_list_failed(&o->sockopts),
-					  r);
+			return serve_fail(sockopt_list_failed(&o->sockopts), r);
 		if (r == -EEXIST) {
 			/* Whatever it is, it is not ours to remove. */
 			cli_error(CMD, "%s: exists and is not a socket",

@@ -1158,14 +1158,10 @@ static int exec_spawn(struct server *s, struct conn *c)
 	return -r;
 }
 
-static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
-		  socklen_t len)
+static struct conn *conn_new(struct server *s, int fd,
+			     const struct sockaddr_storage *ss, socklen_t len)
 {
-	const struct server_opts *o = s->o;
-	struct server_event ev = {.kind = SERVER_EV_CONNECTED};
-	char lab[NET_ADDRSTRLEN], why[64];
 	struct conn *c = calloc(1, sizeof(*c));
-	int r;
 
 	if (!c)
 		abort();
@@ -1178,25 +1174,30 @@ static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
 		struct ucred cred;
 		socklen_t clen = sizeof(cred);
 
+		/* Unix clients rarely bind a name: call them by process. */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
 			c->peer_pid = cred.pid;
 	}
 	c->start_ms = c->last_ms = loop_now(s->l);
-	ev.peer = conn_label(c, lab);
-	why[0] = '\0';
-	if (!acl_allows(o, (const struct sockaddr *)ss))
-		snprintf(why, sizeof(why), "not allowed");
-	else if (o->max_conns && s->nconns >= o->max_conns)
-		snprintf(why, sizeof(why), "too many connections (max %zu)",
-			 o->max_conns);
-	if (why[0]) {
-		ev.kind = SERVER_EV_REFUSED;
-		ev.why = why;
-		close(fd);
-		free(c);
-		emit(s, &ev);
-		return;
+	return c;
+}
+
+/* Why a new client may not stay, or NULL. */
+static const char *refusal(struct server *s, const struct sockaddr *sa,
+			   char why[64])
+{
+	if (!acl_allows(s->o, sa))
+		return "not allowed";
+	if (s->o->max_conns && s->nconns >= s->o->max_conns) {
+		snprintf(why, 64, "too many connections (max %zu)",
+			 s->o->max_conns);
+		return why;
 	}
+	return NULL;
+}
+
+static void conn_link(struct server *s, struct conn *c)
+{
 	c->prev = s->tail;
 	if (s->tail)
 		s->tail->next = c;
@@ -1210,9 +1211,16 @@ static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
 		loop_timer_del(s->l, s->deadline);
 		s->deadline = NULL;
 	}
-	if (o->once)
+	if (s->o->once)
 		stop_listening(s);
-	emit(s, &ev);
+}
+
+/* The first moves of a served connection: watch, banner, announce. */
+static void conn_start(struct server *s, struct conn *c)
+{
+	const struct server_opts *o = s->o;
+	int r;
+
 	if (o->mode == SERVER_EXEC) {
 		c->flags |= C_EXEC;
 		r = exec_spawn(s, c);
@@ -1220,7 +1228,7 @@ static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
 			conn_close(c, r, "cannot run the command");
 		return;
 	}
-	r = loop_watch(s->l, fd, LOOP_IN, on_conn, c);
+	r = loop_watch(s->l, c->fd, LOOP_IN, on_conn, c);
 	if (r < 0) {
 		conn_close(c, r, NULL);
 		return;
@@ -1238,6 +1246,29 @@ static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
 		c->flags |= C_SHUT_PENDING;
 	conn_settle(c);
 	stdin_update(s);
+}
+
+static void admit(struct server *s, int fd, const struct sockaddr_storage *ss,
+		  socklen_t len)
+{
+	struct conn *c = conn_new(s, fd, ss, len);
+	struct server_event ev = {.kind = SERVER_EV_CONNECTED};
+	char lab[NET_ADDRSTRLEN], why[64];
+
+	ev.peer = conn_label(c, lab);
+	ev.why = refusal(s, (const struct sockaddr *)ss, why);
+	if (ev.why) {
+		/* Accepted and closed at once: it is told, not left waiting
+		 * in the backlog. */
+		ev.kind = SERVER_EV_REFUSED;
+		close(fd);
+		free(c);
+		emit(s, &ev);
+		return;
+	}
+	conn_link(s, c);
+	emit(s, &ev);
+	conn_start(s, c);
 }
 
 static void unlink_conn(struct server *s, struct conn *c)
