@@ -22,6 +22,10 @@ extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 
 /* The commands (one file each). */
+int cmd_udp_send(int argc, char **argv);
+extern const char cmd_udp_send_help[];
+int cmd_udp_listen(int argc, char **argv);
+extern const char cmd_udp_listen_help[];
 int cmd_resolve(int argc, char **argv);
 extern const char cmd_resolve_help[];
 

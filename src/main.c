@@ -15,6 +15,10 @@
 #include "err.h"
 
 const struct cmd cmd_table[] = {
+	{"udp-send", cmd_udp_send, "UDP (or Unix datagram) client",
+	 cmd_udp_send_help},
+	{"udp-listen", cmd_udp_listen, "UDP (or Unix datagram) server",
+	 cmd_udp_listen_help},
 	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
 	 cmd_resolve_help},
 };
