@@ -11,7 +11,8 @@
 #include "err.h"
 #include "net.h"
 
-static void verror(const char *cmd, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+verror(const char *cmd, const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	fputs("sockctl: ", stderr);
