@@ -50,6 +50,24 @@ _sockctl()
 		       --namereqd --nofqdn --dgram --service --protocol
 		       --hostname --fqdn --pton --ntop --byteorder --json
 		       -h --help" ;;
+	# cmd: udp-send
+	udp-send)
+		case $prev in
+		-c|--count|--interval|--ttl|-w|--wait|--expect|-s|--source|-p|--source-port)
+			return ;;
+		esac
+		flags="--whole -c --count --interval --broadcast --ttl -s --source
+		       -p --source-port -4 -6 --unix -w --wait --expect --raw -x
+		       --hex --json -v --verbose -q --quiet -h --help" ;;
+	# cmd: udp-listen
+	udp-listen)
+		case $prev in
+		--prefix|-b|--bind|--group|--max-size|-c|--count)
+			return ;;
+		esac
+		flags="--echo --no-echo --prefix --timestamp --reply --raw -x --hex
+		       --json -b --bind -4 -6 --unix --group --max-size -c --count
+		       --once -v --verbose -q --quiet -h --help" ;;
 	# cmd: end
 	esac
 	COMPREPLY=($(compgen -W "$flags" -- "$cur"))

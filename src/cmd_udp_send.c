@@ -37,49 +37,49 @@
 #define MATCH_WINDOW 1024
 
 const char cmd_udp_send_help[] =
-	"Usage: sockctl udp-send [options] HOST PORT [MESSAGE...]\n"
-	"       sockctl udp-send [options] HOST:PORT [MESSAGE...]\n"
-	"       sockctl udp-send [options] --unix PATH [MESSAGE...]\n"
-	"\n"
-	"Send each MESSAGE as one datagram (escapes \\n \\r \\t \\0 \\\\ "
-	"\\xHH\n"
-	"interpreted) and print the replies, HOST:PORT: payload.  Without "
-	"MESSAGE\n"
-	"each line of stdin is one datagram.\n"
-	"\n"
-	"Sending:\n"
-	"      --whole            all of stdin is one datagram\n"
-	"  -c, --count N          send each datagram N times and show "
-	"round-trip\n"
-	"                         times and a summary, like ping\n"
-	"      --interval SECS    wait SECS between datagrams (default 1 "
-	"with\n"
-	"                         --count, else 0)\n"
-	"      --broadcast        allow sending to a broadcast address\n"
-	"      --ttl N            IP TTL / hop limit, unicast and multicast\n"
-	"  -s, --source ADDR      local address to send from\n"
-	"  -p, --source-port PORT local port to send from\n"
-	"  -4, -6                 IPv4 / IPv6 only\n"
-	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
-	"\n"
-	"Replies:\n"
-	"  -w, --wait SECS        after the last datagram, wait SECS for "
-	"replies\n"
-	"                         (default 1; 0: do not wait)\n"
-	"      --expect N         exit 5 unless at least N replies arrive\n"
-	"      --raw              write only the payload bytes\n"
-	"  -x, --hex              a hex dump of each reply\n"
-	"      --json             one JSON object per reply\n"
-	"\n"
-	"Common options:\n"
-	"  -v, --verbose          report the addresses and totals\n"
-	"  -q, --quiet            no status lines\n"
-	"  -h, --help             show this help\n"
-	"\n"
-	"Exit status: 0 sent, 1 failure, 2 usage error (a datagram too "
-	"long),\n"
-	"3 a name did not resolve, 4 port unreachable, 5 fewer replies than\n"
-	"--expect.\n";
+    "Usage: sockctl udp-send [options] HOST PORT [MESSAGE...]\n"
+    "       sockctl udp-send [options] HOST:PORT [MESSAGE...]\n"
+    "       sockctl udp-send [options] --unix PATH [MESSAGE...]\n"
+    "\n"
+    "Send each MESSAGE as one datagram (escapes \\n \\r \\t \\0 \\\\ "
+    "\\xHH\n"
+    "interpreted) and print the replies, HOST:PORT: payload.  Without "
+    "MESSAGE\n"
+    "each line of stdin is one datagram.\n"
+    "\n"
+    "Sending:\n"
+    "      --whole            all of stdin is one datagram\n"
+    "  -c, --count N          send each datagram N times and show "
+    "round-trip\n"
+    "                         times and a summary, like ping\n"
+    "      --interval SECS    wait SECS between datagrams (default 1 "
+    "with\n"
+    "                         --count, else 0)\n"
+    "      --broadcast        allow sending to a broadcast address\n"
+    "      --ttl N            IP TTL / hop limit, unicast and multicast\n"
+    "  -s, --source ADDR      local address to send from\n"
+    "  -p, --source-port PORT local port to send from\n"
+    "  -4, -6                 IPv4 / IPv6 only\n"
+    "      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
+    "\n"
+    "Replies:\n"
+    "  -w, --wait SECS        after the last datagram, wait SECS for "
+    "replies\n"
+    "                         (default 1; 0: do not wait)\n"
+    "      --expect N         exit 5 unless at least N replies arrive\n"
+    "      --raw              write only the payload bytes\n"
+    "  -x, --hex              a hex dump of each reply\n"
+    "      --json             one JSON object per reply\n"
+    "\n"
+    "Common options:\n"
+    "  -v, --verbose          report the addresses and totals\n"
+    "  -q, --quiet            no status lines\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status: 0 sent, 1 failure, 2 usage error (a datagram too "
+    "long),\n"
+    "3 a name did not resolve, 4 port unreachable, 5 fewer replies than\n"
+    "--expect.\n";
 
 struct msg {
 	char *data;
@@ -90,13 +90,13 @@ struct opts {
 	struct msg *msgs;
 	size_t nmsgs;
 	bool whole;
-	uint64_t count;		/* 0: once, no statistics */
-	int64_t interval_ms;	/* < 0: not given */
+	uint64_t count; /* 0: once, no statistics */
+	int64_t interval_ms; /* < 0: not given */
 	int64_t wait_ms;
 	uint64_t expect;
 	bool expect_set;
 	bool broadcast;
-	int ttl;		/* < 0: leave it */
+	int ttl; /* < 0: leave it */
 	const char *src_host, *src_port;
 	int family;
 	const char *unix_path;
@@ -116,7 +116,7 @@ struct client {
 	struct sockaddr_storage dest;
 	socklen_t destlen;
 	char peer[NET_ADDRSTRLEN];
-	size_t limit;		/* largest payload; 0: the kernel says */
+	size_t limit; /* largest payload; 0: the kernel says */
 	/* The datagram being sent and how often it has gone. */
 	const char *cur;
 	size_t cur_len;
@@ -125,8 +125,8 @@ struct client {
 	size_t next_msg;
 	struct dgram_lines in;
 	bool in_registered, in_file;
-	bool blocked;		/* the socket is full: waiting to write */
-	bool pacing;		/* --interval: waiting for the next send */
+	bool blocked; /* the socket is full: waiting to write */
+	bool pacing; /* --interval: waiting for the next send */
 	bool all_sent;
 	struct loop_timer *pace_timer, *wait_timer;
 	struct dgram_rx rx;
@@ -151,23 +151,23 @@ enum {
 };
 
 static const struct option longopts[] = {
-	{"whole", no_argument, NULL, OPT_WHOLE},
-	{"count", required_argument, NULL, 'c'},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"broadcast", no_argument, NULL, OPT_BROADCAST},
-	{"ttl", required_argument, NULL, OPT_TTL},
-	{"source", required_argument, NULL, 's'},
-	{"source-port", required_argument, NULL, 'p'},
-	{"unix", required_argument, NULL, OPT_UNIX},
-	{"wait", required_argument, NULL, 'w'},
-	{"expect", required_argument, NULL, OPT_EXPECT},
-	{"raw", no_argument, NULL, OPT_RAW},
-	{"hex", no_argument, NULL, 'x'},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"verbose", no_argument, NULL, 'v'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"whole", no_argument, NULL, OPT_WHOLE},
+    {"count", required_argument, NULL, 'c'},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"broadcast", no_argument, NULL, OPT_BROADCAST},
+    {"ttl", required_argument, NULL, OPT_TTL},
+    {"source", required_argument, NULL, 's'},
+    {"source-port", required_argument, NULL, 'p'},
+    {"unix", required_argument, NULL, OPT_UNIX},
+    {"wait", required_argument, NULL, 'w'},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"hex", no_argument, NULL, 'x'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* ---- options ---- */
@@ -213,8 +213,7 @@ static int set_source_port(struct opts *o, const char *arg)
 		return EXIT_NORESOLVE;
 	}
 	if (r < 0)
-		return cli_usage(CMD, "invalid source port '%s': %s", arg,
-				 why);
+		return cli_usage(CMD, "invalid source port '%s': %s", arg, why);
 	o->src_port = arg;
 	return 0;
 }
@@ -314,7 +313,8 @@ static int parse_address(struct opts *o, int argc, char **argv)
 		return -cli_usage(CMD, "missing PORT");
 	r = parse_address_args(n, argv, o->host, o->port, &why);
 	if (r < 0)
-		return -cli_usage(CMD, "invalid address '%s': %s", argv[0], why);
+		return -cli_usage(CMD, "invalid address '%s': %s", argv[0],
+				  why);
 	r = parse_port(o->port, "udp", &port, &why);
 	if (r < 0 && err_is_eai(r)) {
 		cli_error(CMD, "%s: %s", o->port, why);
@@ -379,7 +379,7 @@ static int prepare(int fd, int family, void *arg)
 		sa_family_t af = AF_UNIX;
 
 		return bind(fd, (struct sockaddr *)&af, sizeof(af)) < 0 ? -errno
-									  : 0;
+									: 0;
 	}
 	if (o->broadcast &&
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0)
@@ -390,8 +390,8 @@ static int prepare(int fd, int family, void *arg)
 	if (family == AF_INET &&
 	    ((ttl > 0 &&
 	      setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) ||
-	     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
-			sizeof(ttl)) < 0))
+	     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) <
+		 0))
 		return -errno;
 	if (family == AF_INET6 &&
 	    (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
@@ -406,10 +406,10 @@ static bool is_multicast(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
 		return IN_MULTICAST(
-			ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
 	if (sa->sa_family == AF_INET6)
 		return IN6_IS_ADDR_MULTICAST(
-			&((const struct sockaddr_in6 *)sa)->sin6_addr);
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return false;
 }
 
@@ -452,8 +452,8 @@ static int open_unconnected(struct client *c, const struct addrinfo *a)
 {
 	int r;
 
-	c->fd = socket(a->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		       0);
+	c->fd =
+	    socket(a->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0)
 		return -errno;
 	if ((r = prepare(c->fd, a->ai_family, c->o)) < 0 ||
@@ -469,13 +469,13 @@ static int open_ip(struct client *c)
 {
 	struct opts *o = c->o;
 	struct net_connect_opts co = {
-		.family = o->family,
-		.socktype = SOCK_DGRAM,
-		.timeout_ms = -1,
-		.src_host = o->src_host,
-		.src_port = o->src_port,
-		.prepare = prepare,
-		.arg = o,
+	    .family = o->family,
+	    .socktype = SOCK_DGRAM,
+	    .timeout_ms = -1,
+	    .src_host = o->src_host,
+	    .src_port = o->src_port,
+	    .prepare = prepare,
+	    .arg = o,
 	};
 	struct addrinfo *ai;
 	int r;
@@ -502,10 +502,10 @@ static int open_socket(struct client *c)
 {
 	struct opts *o = c->o;
 	struct net_connect_opts co = {
-		.socktype = SOCK_DGRAM,
-		.timeout_ms = -1,
-		.prepare = prepare,
-		.arg = o,
+	    .socktype = SOCK_DGRAM,
+	    .timeout_ms = -1,
+	    .prepare = prepare,
+	    .arg = o,
 	};
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -573,8 +573,8 @@ static void all_sent(struct client *c)
 		loop_stop(c->loop, EXIT_OK);
 		return;
 	}
-	c->wait_timer = loop_timer_add(c->loop, c->o->wait_ms, on_wait_timer,
-				       c);
+	c->wait_timer =
+	    loop_timer_add(c->loop, c->o->wait_ms, on_wait_timer, c);
 	maybe_done(c);
 }
 
@@ -610,8 +610,8 @@ static int64_t now_us(void)
  */
 static bool match_probe(struct client *c, int64_t t, struct dgram_rtt *rtt)
 {
-	size_t floor = c->nprobes > MATCH_WINDOW ? c->nprobes - MATCH_WINDOW
-						 : 0;
+	size_t floor =
+	    c->nprobes > MATCH_WINDOW ? c->nprobes - MATCH_WINDOW : 0;
 
 	for (size_t i = c->nprobes; i-- > floor;) {
 		if (c->probe_us[i] < 0)
@@ -683,7 +683,8 @@ static void receive(struct client *c)
 		if (d.real_len > d.len && c->o->fmt == DGRAM_RAW &&
 		    c->o->verbose >= 0) {
 			flush_out(c);
-			cli_error(CMD, "%s: reply truncated to %zu of %zu bytes",
+			cli_error(CMD,
+				  "%s: reply truncated to %zu of %zu bytes",
 				  c->peer, d.len, d.real_len);
 		}
 	}
@@ -802,8 +803,9 @@ static int check_size(struct client *c)
 {
 	if (!c->limit || c->cur_len <= c->limit)
 		return 0;
-	return cli_usage(CMD, "a datagram of %zu bytes is too long: at most "
-			      "%zu fit in %s UDP",
+	return cli_usage(CMD,
+			 "a datagram of %zu bytes is too long: at most "
+			 "%zu fit in %s UDP",
 			 c->cur_len, c->limit,
 			 c->family == AF_INET ? "IPv4" : "IPv6");
 }
@@ -843,12 +845,14 @@ static void send_failed(struct client *c, int err)
 	if (err == -ECONNREFUSED) {
 		port_unreachable(c);
 	} else if (err == -EMSGSIZE) {
-		fail(c, cli_usage(CMD, "a datagram of %zu bytes is too long "
-				       "for this socket",
+		fail(c, cli_usage(CMD,
+				  "a datagram of %zu bytes is too long "
+				  "for this socket",
 				  c->cur_len));
 	} else if (err == -EACCES && !c->o->broadcast) {
-		cli_error(CMD, "%s: %s (a broadcast address needs "
-			       "--broadcast)",
+		cli_error(CMD,
+			  "%s: %s (a broadcast address needs "
+			  "--broadcast)",
 			  c->peer, net_strerror(err));
 		fail(c, EXIT_FAIL);
 	} else {
@@ -859,7 +863,7 @@ static void send_failed(struct client *c, int err)
 /* Send one datagram; false when sending has to pause. */
 static bool send_one(struct client *c)
 {
-	int64_t t = now_us();	/* like ping: the clock starts before send */
+	int64_t t = now_us(); /* like ping: the clock starts before send */
 	int r;
 
 	if ((r = check_size(c))) {
@@ -921,22 +925,24 @@ static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 static void summary(struct client *c)
 {
 	struct sbuf *b = &c->out.buf;
-	double loss = c->sent ? 100.0 * (double)(c->sent - c->received) /
-					(double)c->sent
-			      : 0.0;
+	double loss =
+	    c->sent ? 100.0 * (double)(c->sent - c->received) / (double)c->sent
+		    : 0.0;
 	double avg = c->received ? c->rtt_sum / (double)c->received : 0.0;
 
 	if (c->o->fmt == DGRAM_JSON) {
 		sbuf_adds(b, "{\"peer\":");
 		fmt_json_string(b, c->peer, strlen(c->peer));
-		sbuf_addf(b, ",\"sent\":%llu,\"received\":%llu,"
-			     "\"duplicates\":%llu,\"loss_percent\":%.1f",
+		sbuf_addf(b,
+			  ",\"sent\":%llu,\"received\":%llu,"
+			  "\"duplicates\":%llu,\"loss_percent\":%.1f",
 			  (unsigned long long)c->sent,
 			  (unsigned long long)c->received,
 			  (unsigned long long)c->dups, loss);
 		if (c->received)
-			sbuf_addf(b, ",\"min_ms\":%.3f,\"avg_ms\":%.3f,"
-				     "\"max_ms\":%.3f}\n",
+			sbuf_addf(b,
+				  ",\"min_ms\":%.3f,\"avg_ms\":%.3f,"
+				  "\"max_ms\":%.3f}\n",
 				  c->rtt_min, avg, c->rtt_max);
 		else
 			sbuf_adds(b, ",\"min_ms\":null,\"avg_ms\":null,"
@@ -944,8 +950,8 @@ static void summary(struct client *c)
 		return;
 	}
 	sbuf_addf(b, "--- %s udp-send statistics ---\n", c->peer);
-	sbuf_addf(b, "%llu sent, %llu received, ",
-		  (unsigned long long)c->sent, (unsigned long long)c->received);
+	sbuf_addf(b, "%llu sent, %llu received, ", (unsigned long long)c->sent,
+		  (unsigned long long)c->received);
 	if (c->dups)
 		sbuf_addf(b, "+%llu duplicates, ", (unsigned long long)c->dups);
 	sbuf_addf(b, "%.*f%% loss\n", loss == (int)loss ? 0 : 1, loss);
@@ -1020,8 +1026,7 @@ static int run(struct opts *o)
 	struct client c = {.o = o, .fd = -1};
 	int r;
 
-	if ((r = open_socket(&c)) || (r = check_sizes(&c)) ||
-	    (r = setup(&c)))
+	if ((r = open_socket(&c)) || (r = check_sizes(&c)) || (r = setup(&c)))
 		goto out;
 	pump(&c);
 	if (!loop_stopping(c.loop))
@@ -1042,9 +1047,9 @@ out:
 int cmd_udp_send(int argc, char **argv)
 {
 	struct opts o = {
-		.interval_ms = -1,
-		.wait_ms = 1000,
-		.ttl = -1,
+	    .interval_ms = -1,
+	    .wait_ms = 1000,
+	    .ttl = -1,
 	};
 	int r = parse_opts(argc, argv, &o);
 

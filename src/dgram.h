@@ -30,20 +30,20 @@ struct dgram {
 	const struct sockaddr *from;
 	socklen_t fromlen;
 	const void *data;
-	size_t len;		/* bytes in data */
-	size_t real_len;	/* its length on the wire; > len if truncated */
+	size_t len; /* bytes in data */
+	size_t real_len; /* its length on the wire; > len if truncated */
 };
 
 enum dgram_fmt {
-	DGRAM_TEXT,		/* HOST:PORT: payload, escaped, one line */
-	DGRAM_RAW,		/* the payload bytes alone */
-	DGRAM_HEX,		/* a header line and a `hexdump -C` dump */
-	DGRAM_JSON,		/* one JSON object a line */
+	DGRAM_TEXT, /* HOST:PORT: payload, escaped, one line */
+	DGRAM_RAW, /* the payload bytes alone */
+	DGRAM_HEX, /* a header line and a `hexdump -C` dump */
+	DGRAM_JSON, /* one JSON object a line */
 };
 
 /* A reply's sequence number and round-trip time (udp-send --count). */
 struct dgram_rtt {
-	uint64_t seq;		/* 1, 2, ... */
+	uint64_t seq; /* 1, 2, ... */
 	double ms;
 };
 
@@ -57,8 +57,8 @@ struct dgram_out {
 	struct sbuf buf;
 	struct sockaddr_storage last;
 	socklen_t lastlen;
-	char host[NET_ADDRSTRLEN];	/* "127.0.0.1", "::1", a Unix path */
-	char addr[NET_ADDRSTRLEN];	/* "127.0.0.1:80", "[::1]:80", path */
+	char host[NET_ADDRSTRLEN]; /* "127.0.0.1", "::1", a Unix path */
+	char addr[NET_ADDRSTRLEN]; /* "127.0.0.1:80", "[::1]:80", path */
 	uint16_t port;
 	bool is_unix;
 	bool cached;
@@ -118,9 +118,9 @@ void dgram_rx_get(const struct dgram_rx *rx, unsigned i, struct dgram *d);
  */
 struct dgram_lines {
 	struct sbuf buf;
-	size_t pos;		/* start of what is not yet taken */
-	bool eof;		/* the stream has ended */
-	bool done;		/* ... and its last line was taken */
+	size_t pos; /* start of what is not yet taken */
+	bool eof; /* the stream has ended */
+	bool done; /* ... and its last line was taken */
 };
 
 /* Read once from fd: bytes read, 0 at the end (eof set), or -errno. */
