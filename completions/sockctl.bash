@@ -68,6 +68,30 @@ _sockctl()
 		flags="--echo --no-echo --prefix --timestamp --reply --raw -x --hex
 		       --json -b --bind -4 -6 --unix --group --max-size -c --count
 		       --once -v --verbose -q --quiet -h --help" ;;
+	# cmd: opts
+	opts)
+		case $prev in
+		-l|--level)
+			COMPREPLY=($(compgen -W "socket ip ipv6 tcp udp" -- "$cur"))
+			return ;;
+		esac
+		flags="--tcp --udp --tcp6 --udp6 --unix --unix-dgram -l --level
+		       --json -h --help"
+		if [[ $cur != -* ]]; then
+			# The subcommand, then option names (NAME= for set), in
+			# lower case, with or without prefix, when typed so.
+			local names=$(_sockctl_sockopts)
+			[[ $cur == *[a-z]* ]] && names=$(tr A-Z a-z <<<"$names" |
+				sed -E 'p; s/^(so|tcp|udp|ipv6|ip)_//' | sort -u)
+			case " ${COMP_WORDS[*]:2:COMP_CWORD-2} " in
+			*" get "*) flags=$names ;;
+			*" set "*)
+				compopt -o nospace
+				flags=$(sed 's/$/=/' <<<"$names") ;;
+			*" list "*) flags="" ;;
+			*) flags="list get set" ;;
+			esac
+		fi ;;
 	# cmd: end
 	esac
 	COMPREPLY=($(compgen -W "$flags" -- "$cur"))

@@ -28,6 +28,8 @@ int cmd_udp_listen(int argc, char **argv);
 extern const char cmd_udp_listen_help[];
 int cmd_resolve(int argc, char **argv);
 extern const char cmd_resolve_help[];
+int cmd_opts(int argc, char **argv);
+extern const char cmd_opts_help[];
 
 /* `sockctl: CMD: message` on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

@@ -45,49 +45,49 @@
 #define MAX_SIZE_LIMIT (16u << 20)
 
 const char cmd_udp_listen_help[] =
-    "Usage: sockctl udp-listen [options] PORT\n"
-    "       sockctl udp-listen [options] --unix PATH\n"
-    "\n"
-    "Receive datagrams and print one line each on stdout, HOST:PORT: "
-    "payload\n"
-    "(non-printable bytes escaped); answer every sender.\n"
-    "\n"
-    "Replies (one of):\n"
-    "      --echo             send each datagram back to its sender "
-    "(default)\n"
-    "      --no-echo          send nothing back\n"
-    "      --prefix STR       send each line back with STR before it\n"
-    "      --timestamp        send each line back after the local time\n"
-    "      --reply            answer each datagram with a line of stdin\n"
-    "                         (a prompt when stdin is a terminal)\n"
-    "\n"
-    "Output:\n"
-    "      --raw              write only the payload bytes\n"
-    "  -x, --hex              a hex dump of each datagram\n"
-    "      --json             one JSON object per datagram\n"
-    "\n"
-    "Listening:\n"
-    "  -b, --bind ADDR        address to listen on (default: every "
-    "interface,\n"
-    "                         IPv4 and IPv6)\n"
-    "  -4, -6                 IPv4 / IPv6 only\n"
-    "      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
-    "      --group ADDR[%IF]  join multicast group ADDR (on interface "
-    "IF)\n"
-    "      --max-size SIZE    largest datagram accepted (default 65535); "
-    "a\n"
-    "                         longer one is reported as truncated\n"
-    "  -c, --count N          exit after N datagrams\n"
-    "      --once             exit after one datagram\n"
-    "\n"
-    "Common options:\n"
-    "  -v, --verbose          report joins and totals\n"
-    "  -q, --quiet            no status lines\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 done or stopped by a signal, 1 failure, 2 usage "
-    "error,\n"
-    "3 a name did not resolve.\n";
+	"Usage: sockctl udp-listen [options] PORT\n"
+	"       sockctl udp-listen [options] --unix PATH\n"
+	"\n"
+	"Receive datagrams and print one line each on stdout, HOST:PORT: "
+	"payload\n"
+	"(non-printable bytes escaped); answer every sender.\n"
+	"\n"
+	"Replies (one of):\n"
+	"      --echo             send each datagram back to its sender "
+	"(default)\n"
+	"      --no-echo          send nothing back\n"
+	"      --prefix STR       send each line back with STR before it\n"
+	"      --timestamp        send each line back after the local time\n"
+	"      --reply            answer each datagram with a line of stdin\n"
+	"                         (a prompt when stdin is a terminal)\n"
+	"\n"
+	"Output:\n"
+	"      --raw              write only the payload bytes\n"
+	"  -x, --hex              a hex dump of each datagram\n"
+	"      --json             one JSON object per datagram\n"
+	"\n"
+	"Listening:\n"
+	"  -b, --bind ADDR        address to listen on (default: every "
+	"interface,\n"
+	"                         IPv4 and IPv6)\n"
+	"  -4, -6                 IPv4 / IPv6 only\n"
+	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
+	"      --group ADDR[%IF]  join multicast group ADDR (on interface "
+	"IF)\n"
+	"      --max-size SIZE    largest datagram accepted (default 65535); "
+	"a\n"
+	"                         longer one is reported as truncated\n"
+	"  -c, --count N          exit after N datagrams\n"
+	"      --once             exit after one datagram\n"
+	"\n"
+	"Common options:\n"
+	"  -v, --verbose          report joins and totals\n"
+	"  -q, --quiet            no status lines\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: 0 done or stopped by a signal, 1 failure, 2 usage "
+	"error,\n"
+	"3 a name did not resolve.\n";
 
 enum reply_mode {
 	REPLY_ECHO,
@@ -168,24 +168,24 @@ enum {
 };
 
 static const struct option longopts[] = {
-    {"echo", no_argument, NULL, OPT_ECHO},
-    {"no-echo", no_argument, NULL, OPT_NO_ECHO},
-    {"prefix", required_argument, NULL, OPT_PREFIX},
-    {"timestamp", no_argument, NULL, OPT_TIMESTAMP},
-    {"reply", no_argument, NULL, OPT_REPLY},
-    {"raw", no_argument, NULL, OPT_RAW},
-    {"hex", no_argument, NULL, 'x'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"bind", required_argument, NULL, 'b'},
-    {"unix", required_argument, NULL, OPT_UNIX},
-    {"group", required_argument, NULL, OPT_GROUP},
-    {"max-size", required_argument, NULL, OPT_MAX_SIZE},
-    {"count", required_argument, NULL, 'c'},
-    {"once", no_argument, NULL, OPT_ONCE},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+	{"echo", no_argument, NULL, OPT_ECHO},
+	{"no-echo", no_argument, NULL, OPT_NO_ECHO},
+	{"prefix", required_argument, NULL, OPT_PREFIX},
+	{"timestamp", no_argument, NULL, OPT_TIMESTAMP},
+	{"reply", no_argument, NULL, OPT_REPLY},
+	{"raw", no_argument, NULL, OPT_RAW},
+	{"hex", no_argument, NULL, 'x'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"bind", required_argument, NULL, 'b'},
+	{"unix", required_argument, NULL, OPT_UNIX},
+	{"group", required_argument, NULL, OPT_GROUP},
+	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
+	{"count", required_argument, NULL, 'c'},
+	{"once", no_argument, NULL, OPT_ONCE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* ---- options ---- */
@@ -239,8 +239,8 @@ static int set_max_size(struct opts *o, const char *arg)
 	    o->max_size > MAX_SIZE_LIMIT)
 		return cli_usage(CMD, "invalid --max-size '%s': %s", arg,
 				 o->max_size < 1 || o->max_size > MAX_SIZE_LIMIT
-				     ? "must be between 1 and 16m"
-				     : why);
+					 ? "must be between 1 and 16m"
+					 : why);
 	return 0;
 }
 
@@ -506,10 +506,10 @@ static void add_reply(struct server *s, const struct dgram *d,
 		s->txiov[k].iov_len = b->len;
 	}
 	s->tx[k].msg_hdr = (struct msghdr){
-	    .msg_name = (void *)d->from,
-	    .msg_namelen = d->fromlen,
-	    .msg_iov = &s->txiov[k],
-	    .msg_iovlen = 1,
+		.msg_name = (void *)d->from,
+		.msg_namelen = d->fromlen,
+		.msg_iov = &s->txiov[k],
+		.msg_iovlen = 1,
 	};
 	s->tx_n++;
 }
@@ -821,8 +821,8 @@ static int open_socket(struct server *s)
 {
 	struct opts *o = s->o;
 	struct net_listen_opts lo = {
-	    .family = o->family,
-	    .socktype = SOCK_DGRAM,
+		.family = o->family,
+		.socktype = SOCK_DGRAM,
 	};
 	char addr[NET_ADDRSTRLEN];
 	int r;
@@ -855,8 +855,8 @@ static int setup(struct server *s)
 
 	if (size * n > BATCH_BYTES)
 		n = (unsigned)(BATCH_BYTES / size)
-			? (unsigned)(BATCH_BYTES / size)
-			: 1;
+			    ? (unsigned)(BATCH_BYTES / size)
+			    : 1;
 	if ((r = dgram_rx_init(&s->rx, n, size)) < 0)
 		return cli_fail(CMD, "memory", r);
 	s->tx = calloc(n, sizeof(*s->tx));

@@ -37,49 +37,49 @@
 #define MATCH_WINDOW 1024
 
 const char cmd_udp_send_help[] =
-    "Usage: sockctl udp-send [options] HOST PORT [MESSAGE...]\n"
-    "       sockctl udp-send [options] HOST:PORT [MESSAGE...]\n"
-    "       sockctl udp-send [options] --unix PATH [MESSAGE...]\n"
-    "\n"
-    "Send each MESSAGE as one datagram (escapes \\n \\r \\t \\0 \\\\ "
-    "\\xHH\n"
-    "interpreted) and print the replies, HOST:PORT: payload.  Without "
-    "MESSAGE\n"
-    "each line of stdin is one datagram.\n"
-    "\n"
-    "Sending:\n"
-    "      --whole            all of stdin is one datagram\n"
-    "  -c, --count N          send each datagram N times and show "
-    "round-trip\n"
-    "                         times and a summary, like ping\n"
-    "      --interval SECS    wait SECS between datagrams (default 1 "
-    "with\n"
-    "                         --count, else 0)\n"
-    "      --broadcast        allow sending to a broadcast address\n"
-    "      --ttl N            IP TTL / hop limit, unicast and multicast\n"
-    "  -s, --source ADDR      local address to send from\n"
-    "  -p, --source-port PORT local port to send from\n"
-    "  -4, -6                 IPv4 / IPv6 only\n"
-    "      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
-    "\n"
-    "Replies:\n"
-    "  -w, --wait SECS        after the last datagram, wait SECS for "
-    "replies\n"
-    "                         (default 1; 0: do not wait)\n"
-    "      --expect N         exit 5 unless at least N replies arrive\n"
-    "      --raw              write only the payload bytes\n"
-    "  -x, --hex              a hex dump of each reply\n"
-    "      --json             one JSON object per reply\n"
-    "\n"
-    "Common options:\n"
-    "  -v, --verbose          report the addresses and totals\n"
-    "  -q, --quiet            no status lines\n"
-    "  -h, --help             show this help\n"
-    "\n"
-    "Exit status: 0 sent, 1 failure, 2 usage error (a datagram too "
-    "long),\n"
-    "3 a name did not resolve, 4 port unreachable, 5 fewer replies than\n"
-    "--expect.\n";
+	"Usage: sockctl udp-send [options] HOST PORT [MESSAGE...]\n"
+	"       sockctl udp-send [options] HOST:PORT [MESSAGE...]\n"
+	"       sockctl udp-send [options] --unix PATH [MESSAGE...]\n"
+	"\n"
+	"Send each MESSAGE as one datagram (escapes \\n \\r \\t \\0 \\\\ "
+	"\\xHH\n"
+	"interpreted) and print the replies, HOST:PORT: payload.  Without "
+	"MESSAGE\n"
+	"each line of stdin is one datagram.\n"
+	"\n"
+	"Sending:\n"
+	"      --whole            all of stdin is one datagram\n"
+	"  -c, --count N          send each datagram N times and show "
+	"round-trip\n"
+	"                         times and a summary, like ping\n"
+	"      --interval SECS    wait SECS between datagrams (default 1 "
+	"with\n"
+	"                         --count, else 0)\n"
+	"      --broadcast        allow sending to a broadcast address\n"
+	"      --ttl N            IP TTL / hop limit, unicast and multicast\n"
+	"  -s, --source ADDR      local address to send from\n"
+	"  -p, --source-port PORT local port to send from\n"
+	"  -4, -6                 IPv4 / IPv6 only\n"
+	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
+	"\n"
+	"Replies:\n"
+	"  -w, --wait SECS        after the last datagram, wait SECS for "
+	"replies\n"
+	"                         (default 1; 0: do not wait)\n"
+	"      --expect N         exit 5 unless at least N replies arrive\n"
+	"      --raw              write only the payload bytes\n"
+	"  -x, --hex              a hex dump of each reply\n"
+	"      --json             one JSON object per reply\n"
+	"\n"
+	"Common options:\n"
+	"  -v, --verbose          report the addresses and totals\n"
+	"  -q, --quiet            no status lines\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"Exit status: 0 sent, 1 failure, 2 usage error (a datagram too "
+	"long),\n"
+	"3 a name did not resolve, 4 port unreachable, 5 fewer replies than\n"
+	"--expect.\n";
 
 struct msg {
 	char *data;
@@ -151,23 +151,23 @@ enum {
 };
 
 static const struct option longopts[] = {
-    {"whole", no_argument, NULL, OPT_WHOLE},
-    {"count", required_argument, NULL, 'c'},
-    {"interval", required_argument, NULL, OPT_INTERVAL},
-    {"broadcast", no_argument, NULL, OPT_BROADCAST},
-    {"ttl", required_argument, NULL, OPT_TTL},
-    {"source", required_argument, NULL, 's'},
-    {"source-port", required_argument, NULL, 'p'},
-    {"unix", required_argument, NULL, OPT_UNIX},
-    {"wait", required_argument, NULL, 'w'},
-    {"expect", required_argument, NULL, OPT_EXPECT},
-    {"raw", no_argument, NULL, OPT_RAW},
-    {"hex", no_argument, NULL, 'x'},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+	{"whole", no_argument, NULL, OPT_WHOLE},
+	{"count", required_argument, NULL, 'c'},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"broadcast", no_argument, NULL, OPT_BROADCAST},
+	{"ttl", required_argument, NULL, OPT_TTL},
+	{"source", required_argument, NULL, 's'},
+	{"source-port", required_argument, NULL, 'p'},
+	{"unix", required_argument, NULL, OPT_UNIX},
+	{"wait", required_argument, NULL, 'w'},
+	{"expect", required_argument, NULL, OPT_EXPECT},
+	{"raw", no_argument, NULL, OPT_RAW},
+	{"hex", no_argument, NULL, 'x'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 /* ---- options ---- */
@@ -391,7 +391,7 @@ static int prepare(int fd, int family, void *arg)
 	    ((ttl > 0 &&
 	      setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) ||
 	     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) <
-		 0))
+		     0))
 		return -errno;
 	if (family == AF_INET6 &&
 	    (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
@@ -405,11 +405,11 @@ static int prepare(int fd, int family, void *arg)
 static bool is_multicast(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return IN_MULTICAST(
-		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+		return IN_MULTICAST(ntohl(
+			((const struct sockaddr_in *)sa)->sin_addr.s_addr));
 	if (sa->sa_family == AF_INET6)
 		return IN6_IS_ADDR_MULTICAST(
-		    &((const struct sockaddr_in6 *)sa)->sin6_addr);
+			&((const struct sockaddr_in6 *)sa)->sin6_addr);
 	return false;
 }
 
@@ -452,8 +452,8 @@ static int open_unconnected(struct client *c, const struct addrinfo *a)
 {
 	int r;
 
-	c->fd =
-	    socket(a->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	c->fd = socket(a->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		       0);
 	if (c->fd < 0)
 		return -errno;
 	if ((r = prepare(c->fd, a->ai_family, c->o)) < 0 ||
@@ -469,13 +469,13 @@ static int open_ip(struct client *c)
 {
 	struct opts *o = c->o;
 	struct net_connect_opts co = {
-	    .family = o->family,
-	    .socktype = SOCK_DGRAM,
-	    .timeout_ms = -1,
-	    .src_host = o->src_host,
-	    .src_port = o->src_port,
-	    .prepare = prepare,
-	    .arg = o,
+		.family = o->family,
+		.socktype = SOCK_DGRAM,
+		.timeout_ms = -1,
+		.src_host = o->src_host,
+		.src_port = o->src_port,
+		.prepare = prepare,
+		.arg = o,
 	};
 	struct addrinfo *ai;
 	int r;
@@ -502,10 +502,10 @@ static int open_socket(struct client *c)
 {
 	struct opts *o = c->o;
 	struct net_connect_opts co = {
-	    .socktype = SOCK_DGRAM,
-	    .timeout_ms = -1,
-	    .prepare = prepare,
-	    .arg = o,
+		.socktype = SOCK_DGRAM,
+		.timeout_ms = -1,
+		.prepare = prepare,
+		.arg = o,
 	};
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -574,7 +574,7 @@ static void all_sent(struct client *c)
 		return;
 	}
 	c->wait_timer =
-	    loop_timer_add(c->loop, c->o->wait_ms, on_wait_timer, c);
+		loop_timer_add(c->loop, c->o->wait_ms, on_wait_timer, c);
 	maybe_done(c);
 }
 
@@ -611,7 +611,7 @@ static int64_t now_us(void)
 static bool match_probe(struct client *c, int64_t t, struct dgram_rtt *rtt)
 {
 	size_t floor =
-	    c->nprobes > MATCH_WINDOW ? c->nprobes - MATCH_WINDOW : 0;
+		c->nprobes > MATCH_WINDOW ? c->nprobes - MATCH_WINDOW : 0;
 
 	for (size_t i = c->nprobes; i-- > floor;) {
 		if (c->probe_us[i] < 0)
@@ -925,9 +925,9 @@ static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 static void summary(struct client *c)
 {
 	struct sbuf *b = &c->out.buf;
-	double loss =
-	    c->sent ? 100.0 * (double)(c->sent - c->received) / (double)c->sent
-		    : 0.0;
+	double loss = c->sent ? 100.0 * (double)(c->sent - c->received) /
+					(double)c->sent
+			      : 0.0;
 	double avg = c->received ? c->rtt_sum / (double)c->received : 0.0;
 
 	if (c->o->fmt == DGRAM_JSON) {
@@ -1047,9 +1047,9 @@ out:
 int cmd_udp_send(int argc, char **argv)
 {
 	struct opts o = {
-	    .interval_ms = -1,
-	    .wait_ms = 1000,
-	    .ttl = -1,
+		.interval_ms = -1,
+		.wait_ms = 1000,
+		.ttl = -1,
 	};
 	int r = parse_opts(argc, argv, &o);
 

@@ -21,6 +21,7 @@ const struct cmd cmd_table[] = {
 	 cmd_udp_listen_help},
 	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
 	 cmd_resolve_help},
+	{"opts", cmd_opts, "list, get and set socket options", cmd_opts_help},
 };
 const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
 

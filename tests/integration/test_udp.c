@@ -27,53 +27,53 @@
  * bytes that are not UTF-8), broadcast (bound to every address).
  */
 static const char SERVER[] =
-    "import socket, sys, time\n"
-    "host, mode = sys.argv[1], sys.argv[2]\n"
-    "fam = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
-    "s = socket.socket(fam, socket.SOCK_DGRAM)\n"
-    "if mode == 'ttl':\n"
-    "    s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL\n"
-    "s.bind(('0.0.0.0' if mode == 'broadcast' else host, 0))\n"
-    "print('PORT', s.getsockname()[1])\n"
-    "n = 0\n"
-    "while True:\n"
-    "    d, anc, fl, a = s.recvmsg(70000, 64)\n"
-    "    n += 1\n"
-    "    print('GOT', len(d), repr(d[:40]), a[1])\n"
-    "    if mode == 'echo' or mode == 'broadcast': s.sendto(d, a)\n"
-    "    elif mode.startswith('delay'):\n"
-    "        time.sleep(float(mode[5:])); s.sendto(d, a)\n"
-    "    elif mode == 'odd':\n"
-    "        if n % 2: s.sendto(d, a)\n"
-    "    elif mode == 'once':\n"
-    "        if n == 1: s.sendto(d, a)\n"
-    "    elif mode == 'len': s.sendto(str(len(d)).encode(), a)\n"
-    "    elif mode == 'addr': s.sendto(('%s %d' % a[:2]).encode(), a)\n"
-    "    elif mode == 'binary': s.sendto(b'\\xff\\x00ab', a)\n"
-    "    elif mode == 'ttl':\n"
-    "        ttl = int.from_bytes(anc[0][2][:4], sys.byteorder)\n"
-    "        s.sendto(('ttl=%d' % ttl).encode(), a)\n";
+	"import socket, sys, time\n"
+	"host, mode = sys.argv[1], sys.argv[2]\n"
+	"fam = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
+	"s = socket.socket(fam, socket.SOCK_DGRAM)\n"
+	"if mode == 'ttl':\n"
+	"    s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL\n"
+	"s.bind(('0.0.0.0' if mode == 'broadcast' else host, 0))\n"
+	"print('PORT', s.getsockname()[1])\n"
+	"n = 0\n"
+	"while True:\n"
+	"    d, anc, fl, a = s.recvmsg(70000, 64)\n"
+	"    n += 1\n"
+	"    print('GOT', len(d), repr(d[:40]), a[1])\n"
+	"    if mode == 'echo' or mode == 'broadcast': s.sendto(d, a)\n"
+	"    elif mode.startswith('delay'):\n"
+	"        time.sleep(float(mode[5:])); s.sendto(d, a)\n"
+	"    elif mode == 'odd':\n"
+	"        if n % 2: s.sendto(d, a)\n"
+	"    elif mode == 'once':\n"
+	"        if n == 1: s.sendto(d, a)\n"
+	"    elif mode == 'len': s.sendto(str(len(d)).encode(), a)\n"
+	"    elif mode == 'addr': s.sendto(('%s %d' % a[:2]).encode(), a)\n"
+	"    elif mode == 'binary': s.sendto(b'\\xff\\x00ab', a)\n"
+	"    elif mode == 'ttl':\n"
+	"        ttl = int.from_bytes(anc[0][2][:4], sys.byteorder)\n"
+	"        s.sendto(('ttl=%d' % ttl).encode(), a)\n";
 
 /*
  * A UDP client: argv HOST PORT TIMEOUT MESSAGE...  Prints `CLIENT port`,
  * then for each message sent `REPLY repr` or `NOREPLY`.
  */
 static const char CLIENT[] =
-    "import socket, sys\n"
-    "host, port, tmo = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])\n"
-    "fam = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
-    "s = socket.socket(fam, socket.SOCK_DGRAM)\n"
-    "s.bind((host, 0))\n"
-    "s.settimeout(tmo)\n"
-    "print('CLIENT', s.getsockname()[1])\n"
-    "for m in sys.argv[4:]:\n"
-    "    s.sendto(m.encode('latin-1').decode('unicode_escape')"
-    ".encode('latin-1'), (host, port))\n"
-    "    try:\n"
-    "        d, a = s.recvfrom(70000)\n"
-    "        print('REPLY', repr(d))\n"
-    "    except socket.timeout:\n"
-    "        print('NOREPLY')\n";
+	"import socket, sys\n"
+	"host, port, tmo = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])\n"
+	"fam = socket.AF_INET6 if ':' in host else socket.AF_INET\n"
+	"s = socket.socket(fam, socket.SOCK_DGRAM)\n"
+	"s.bind((host, 0))\n"
+	"s.settimeout(tmo)\n"
+	"print('CLIENT', s.getsockname()[1])\n"
+	"for m in sys.argv[4:]:\n"
+	"    s.sendto(m.encode('latin-1').decode('unicode_escape')"
+	".encode('latin-1'), (host, port))\n"
+	"    try:\n"
+	"        d, a = s.recvfrom(70000)\n"
+	"        print('REPLY', repr(d))\n"
+	"    except socket.timeout:\n"
+	"        print('NOREPLY')\n";
 
 static struct proc *server_start(const char *host, const char *mode,
 				 char port[16])
@@ -145,7 +145,7 @@ Test(udp_listen, status_line_and_echo_to_ipv4_and_ipv6)
 	char *c4, *c6;
 
 	cr_assert(strstr(l->ebuf, "listening on [::]:") ||
-		      strstr(l->ebuf, "listening on 0.0.0.0:"),
+			  strstr(l->ebuf, "listening on 0.0.0.0:"),
 		  "%s", l->ebuf);
 	cr_assert(strstr(l->ebuf, " (udp)\n"));
 	c4 = client_run("127.0.0.1", port, "5", "hello", NULL);
@@ -167,15 +167,15 @@ Test(udp_listen, status_line_and_echo_to_ipv4_and_ipv6)
 Test(udp_listen, two_senders_are_both_answered)
 {
 	static const char two[] =
-	    "import socket, sys\n"
-	    "port = int(sys.argv[1])\n"
-	    "a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "for s in (a, b): s.settimeout(5)\n"
-	    "for s, m in ((a, b'from-a-1'), (b, b'from-b-1'), "
-	    "(a, b'from-a-2'), (b, b'from-b-2')):\n"
-	    "    s.sendto(m, ('127.0.0.1', port))\n"
-	    "    print(s.recvfrom(100)[0].decode())\n";
+		"import socket, sys\n"
+		"port = int(sys.argv[1])\n"
+		"a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"for s in (a, b): s.settimeout(5)\n"
+		"for s, m in ((a, b'from-a-1'), (b, b'from-b-1'), "
+		"(a, b'from-a-2'), (b, b'from-b-2')):\n"
+		"    s.sendto(m, ('127.0.0.1', port))\n"
+		"    print(s.recvfrom(100)[0].decode())\n";
 	char port[16];
 	struct proc *l = listen_start(port, "0", NULL);
 	struct proc *c = python_start(0, two, port, NULL);
@@ -205,7 +205,7 @@ Test(udp_listen, prefix_goes_before_every_line)
 	char port[16];
 	struct proc *l = listen_start(port, "--prefix", "OK\\t", "0", NULL);
 	char *c =
-	    client_run("127.0.0.1", port, "5", "a\\nb\\n", "single", NULL);
+		client_run("127.0.0.1", port, "5", "a\\nb\\n", "single", NULL);
 
 	cr_assert(strstr(c, "REPLY b'OK\\ta\\nOK\\tb\\n'\n"), "%s", c);
 	cr_assert(strstr(c, "REPLY b'OK\\tsingle'\n"), "%s", c);
@@ -223,9 +223,9 @@ Test(udp_listen, timestamp_in_ctime_form)
 
 	/* REPLY b'Tue Sep 13 19:11:20 2016 hello' */
 	cr_assert_eq(
-	    sscanf(c, "CLIENT %*d\nREPLY b'%3s %3s %d %d:%d:%d %d %63[^']", day,
-		   mon, &mday, &h, &m, &s, &year, rest),
-	    8, "%s", c);
+		sscanf(c, "CLIENT %*d\nREPLY b'%3s %3s %d %d:%d:%d %d %63[^']",
+		       day, mon, &mday, &h, &m, &s, &year, rest),
+		8, "%s", c);
 	cr_assert_str_eq(rest, "hello");
 	cr_assert(year >= 2024, "%s", c);
 	free(c);
@@ -250,11 +250,11 @@ Test(udp_listen, reply_takes_one_stdin_line_per_datagram)
 Test(udp_listen, reply_waits_for_its_line)
 {
 	static const char ask[] =
-	    "import socket, sys\n"
-	    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "s.settimeout(5)\n"
-	    "s.sendto(b'question', ('127.0.0.1', int(sys.argv[1])))\n"
-	    "print('ANSWER', s.recvfrom(100)[0].decode())\n";
+		"import socket, sys\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.settimeout(5)\n"
+		"s.sendto(b'question', ('127.0.0.1', int(sys.argv[1])))\n"
+		"print('ANSWER', s.recvfrom(100)[0].decode())\n";
 	char port[16];
 	struct proc *l = listen_start(port, "--reply", "0", NULL);
 	struct proc *c = python_start(0, ask, port, NULL);
@@ -292,7 +292,7 @@ Test(udp_listen, json_raw_and_hex_output)
 	char port[16], want[160];
 	struct proc *l = listen_start(port, "--json", "0", NULL);
 	char *c =
-	    client_run("127.0.0.1", port, "5", "hello", "\\xff\\x00", NULL);
+		client_run("127.0.0.1", port, "5", "hello", "\\xff\\x00", NULL);
 	int cp = client_port(c);
 
 	snprintf(want, sizeof(want),
@@ -329,8 +329,8 @@ Test(udp_listen, max_size_reports_truncation)
 {
 	char port[16];
 	struct proc *l = listen_start(port, "--max-size", "10", "0", NULL);
-	char *c =
-	    client_run("127.0.0.1", port, "5", "0123456789abcdefghij", NULL);
+	char *c = client_run("127.0.0.1", port, "5", "0123456789abcdefghij",
+			     NULL);
 
 	cr_assert(strstr(c, "REPLY b'0123456789'\n"), "%s", c);
 	cr_assert(proc_wait_out(l, ": 0123456789 (truncated, 20 bytes)\n", T),
@@ -352,14 +352,14 @@ Test(udp_listen, max_size_reports_truncation)
 Test(udp_listen, unix_datagram_socket)
 {
 	static const char unix_client[] =
-	    "import socket, sys, os\n"
-	    "me = sys.argv[2]\n"
-	    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
-	    "s.bind(me)\n"
-	    "s.settimeout(5)\n"
-	    "s.sendto(b'over unix', sys.argv[1])\n"
-	    "print('REPLY', s.recvfrom(100)[0].decode())\n"
-	    "os.unlink(me)\n";
+		"import socket, sys, os\n"
+		"me = sys.argv[2]\n"
+		"s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+		"s.bind(me)\n"
+		"s.settimeout(5)\n"
+		"s.sendto(b'over unix', sys.argv[1])\n"
+		"print('REPLY', s.recvfrom(100)[0].decode())\n"
+		"os.unlink(me)\n";
 	char path[64], me[64], want[128];
 	const char *argv[] = {sockctl_path(), "udp-listen", "--unix", path,
 			      NULL};
@@ -403,18 +403,19 @@ Test(udp_listen, sigint_stops_with_status_0_and_totals)
 Test(udp_listen, ipv4_multicast_group_on_loopback)
 {
 	static const char mc[] =
-	    "import socket, sys\n"
-	    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, "
-	    "socket.inet_aton('127.0.0.1'))\n"
-	    "s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)\n"
-	    "s.bind(('127.0.0.1', 0))\n"
-	    "s.settimeout(5)\n"
-	    "s.sendto(b'to the group', ('239.255.77.1', int(sys.argv[1])))\n"
-	    "print('REPLY', s.recvfrom(100)[0].decode())\n";
+		"import socket, sys\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, "
+		"socket.inet_aton('127.0.0.1'))\n"
+		"s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)\n"
+		"s.bind(('127.0.0.1', 0))\n"
+		"s.settimeout(5)\n"
+		"s.sendto(b'to the group', ('239.255.77.1', "
+		"int(sys.argv[1])))\n"
+		"print('REPLY', s.recvfrom(100)[0].decode())\n";
 	char port[16];
-	struct proc *l =
-	    listen_start(port, "-v", "--group", "239.255.77.1%lo", "0", NULL);
+	struct proc *l = listen_start(port, "-v", "--group", "239.255.77.1%lo",
+				      "0", NULL);
 	struct proc *c;
 
 	cr_assert(strstr(l->ebuf, "joined group 239.255.77.1%lo\n"), "%s",
@@ -431,20 +432,22 @@ Test(udp_listen, ipv4_multicast_group_on_loopback)
 Test(udp_listen, ipv6_multicast_group_on_loopback)
 {
 	static const char mc6[] =
-	    "import socket, sys\n"
-	    "lo = socket.if_nametoindex('lo')\n"
-	    "s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
-	    "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, lo)\n"
-	    "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 0)\n"
-	    "s.settimeout(5)\n"
-	    "try:\n"
-	    "    s.sendto(b'six', ('ff02::1:3', int(sys.argv[1]), 0, lo))\n"
-	    "except OSError as e:\n"
-	    "    print('CANNOT', e); sys.exit(0)\n"
-	    "print('REPLY', s.recvfrom(100)[0].decode())\n";
+		"import socket, sys\n"
+		"lo = socket.if_nametoindex('lo')\n"
+		"s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n"
+		"s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, "
+		"lo)\n"
+		"s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, "
+		"0)\n"
+		"s.settimeout(5)\n"
+		"try:\n"
+		"    s.sendto(b'six', ('ff02::1:3', int(sys.argv[1]), 0, lo))\n"
+		"except OSError as e:\n"
+		"    print('CANNOT', e); sys.exit(0)\n"
+		"print('REPLY', s.recvfrom(100)[0].decode())\n";
 	char port[16];
 	struct proc *l =
-	    listen_start(port, "-v", "--group", "ff02::1:3%lo", "0", NULL);
+		listen_start(port, "-v", "--group", "ff02::1:3%lo", "0", NULL);
 	struct proc *c;
 
 	/* The join itself must work. */
@@ -513,10 +516,12 @@ Test(udp_listen, usage_errors)
 		     2);
 	run_free(&r);
 	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "udp-listen", "-c", "0", "0", NULL), 2);
+		run_sockctl(&r, NULL, T, "udp-listen", "-c", "0", "0", NULL),
+		2);
 	run_free(&r);
 	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "udp-listen", "nosuchservice", NULL), 3);
+		run_sockctl(&r, NULL, T, "udp-listen", "nosuchservice", NULL),
+		3);
 	run_free(&r);
 }
 
@@ -667,9 +672,9 @@ Test(udp_send, oversize_datagram_is_usage_error_naming_limit)
 
 	memset(big, 'a', 65508);
 	big[65508] = '\0';
-	cr_assert_eq(
-	    run_sockctl(&r, NULL, T, "udp-send", "127.0.0.1", port, big, NULL),
-	    2);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "127.0.0.1", port,
+				 big, NULL),
+		     2);
 	cr_assert(strstr(r.err, "65508 bytes is too long: at most 65507"), "%s",
 		  r.err);
 	run_free(&r);
@@ -682,9 +687,9 @@ Test(udp_send, oversize_datagram_is_usage_error_naming_limit)
 	run_free(&r);
 	/* From stdin, over IPv6, whose limit is 20 bytes higher. */
 	memset(big, 'b', 65528);
-	cr_assert_eq(
-	    run_sockctl(&r, big, T, "udp-send", "--whole", "::1", port, NULL),
-	    2);
+	cr_assert_eq(run_sockctl(&r, big, T, "udp-send", "--whole", "::1", port,
+				 NULL),
+		     2);
 	cr_assert(strstr(r.err, "at most 65527"), "%s", r.err);
 	run_free(&r);
 	free(big);
@@ -780,10 +785,10 @@ Test(udp_send, raw_hex_and_json_replies)
 Test(udp_send, source_address_and_port)
 {
 	static const char freeport[] =
-	    "import socket\n"
-	    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "s.bind(('127.0.0.1', 0))\n"
-	    "print('PORT', s.getsockname()[1])\n";
+		"import socket\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.bind(('127.0.0.1', 0))\n"
+		"print('PORT', s.getsockname()[1])\n";
 	char port[16], src[16], want[64];
 	struct proc *s = server_start("127.0.0.1", "addr", port);
 	struct proc *f = python_start(0, freeport, NULL);
@@ -843,7 +848,7 @@ Test(udp_send, to_a_multicast_group_on_loopback)
 {
 	char port[16];
 	struct proc *l =
-	    listen_start(port, "--group", "239.255.77.2%lo", "0", NULL);
+		listen_start(port, "--group", "239.255.77.2%lo", "0", NULL);
 	struct run r;
 
 	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "-s", "127.0.0.1",
@@ -859,14 +864,14 @@ Test(udp_send, to_a_multicast_group_on_loopback)
 Test(udp_send, unix_datagram_gets_replies_at_its_own_address)
 {
 	static const char unix_server[] =
-	    "import socket, sys\n"
-	    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
-	    "s.bind(sys.argv[1])\n"
-	    "print('PORT 1')\n"
-	    "while True:\n"
-	    "    d, a = s.recvfrom(100)\n"
-	    "    print('FROM', repr(a))\n"
-	    "    s.sendto(d.upper(), a)\n";
+		"import socket, sys\n"
+		"s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+		"s.bind(sys.argv[1])\n"
+		"print('PORT 1')\n"
+		"while True:\n"
+		"    d, a = s.recvfrom(100)\n"
+		"    print('FROM', repr(a))\n"
+		"    s.sendto(d.upper(), a)\n";
 	char path[64], want[96];
 	struct proc *s;
 	struct run r;
@@ -911,10 +916,10 @@ Test(udp_send, to_udp_listen_and_back)
 Test(udp_send, socat_as_server)
 {
 	static const char freeport[] =
-	    "import socket\n"
-	    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-	    "s.bind(('127.0.0.1', 0))\n"
-	    "print('PORT', s.getsockname()[1])\n";
+		"import socket\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.bind(('127.0.0.1', 0))\n"
+		"print('PORT', s.getsockname()[1])\n";
 	struct proc *f = python_start(0, freeport, NULL);
 	char port[16], addr[64], want[64];
 	const char *socat[] = {"socat", "-d", "-d", addr, "EXEC:rev", NULL};

@@ -42,11 +42,11 @@ static const char *fmt1(enum dgram_fmt f, const void *sa, socklen_t salen,
 	static char out[1024];
 	struct dgram_out o;
 	struct dgram d = {
-	    .from = sa,
-	    .fromlen = salen,
-	    .data = data,
-	    .len = len,
-	    .real_len = real_len ? real_len : len,
+		.from = sa,
+		.fromlen = salen,
+		.data = data,
+		.len = len,
+		.real_len = real_len ? real_len : len,
 	};
 
 	dgram_out_init(&o, f);
@@ -76,8 +76,8 @@ Test(dgram_text, payload_is_escaped)
 	struct sockaddr_in a = v4("127.0.0.1", 1);
 
 	cr_assert_str_eq(
-	    fmt1(DGRAM_TEXT, &a, sizeof(a), "a\nb\t\\\x01\xff", 7, 0, NULL),
-	    "127.0.0.1:1: a\\nb\\t\\\\\\x01\\xff\n");
+		fmt1(DGRAM_TEXT, &a, sizeof(a), "a\nb\t\\\x01\xff", 7, 0, NULL),
+		"127.0.0.1:1: a\\nb\\t\\\\\\x01\\xff\n");
 	cr_assert_str_eq(fmt1(DGRAM_TEXT, &a, sizeof(a), "", 0, 0, NULL),
 			 "127.0.0.1:1: \n");
 }
@@ -127,11 +127,11 @@ Test(dgram_hex, header_and_dump)
 	struct sockaddr_in a = v4("127.0.0.1", 40001);
 
 	cr_assert_str_eq(
-	    fmt1(DGRAM_HEX, &a, sizeof(a), "hello", 5, 0, NULL),
-	    "127.0.0.1:40001: 5 bytes\n"
-	    "00000000  68 65 6c 6c 6f                                    "
-	    "|hello|\n"
-	    "00000005\n");
+		fmt1(DGRAM_HEX, &a, sizeof(a), "hello", 5, 0, NULL),
+		"127.0.0.1:40001: 5 bytes\n"
+		"00000000  68 65 6c 6c 6f                                    "
+		"|hello|\n"
+		"00000005\n");
 	cr_assert_str_eq(fmt1(DGRAM_HEX, &a, sizeof(a), "", 0, 0, NULL),
 			 "127.0.0.1:40001: 0 bytes\n00000000\n");
 }
@@ -146,9 +146,9 @@ Test(dgram_json, text_binary_and_extras)
 			 "{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":5,"
 			 "\"data\":\"hello\"}\n");
 	cr_assert_str_eq(
-	    fmt1(DGRAM_JSON, &a, sizeof(a), "\xff\x00", 2, 0, NULL),
-	    "{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":2,"
-	    "\"data_base64\":\"/wA=\"}\n");
+		fmt1(DGRAM_JSON, &a, sizeof(a), "\xff\x00", 2, 0, NULL),
+		"{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":2,"
+		"\"data_base64\":\"/wA=\"}\n");
 	cr_assert_str_eq(fmt1(DGRAM_JSON, &a, sizeof(a), "\"q\"\n", 4, 9, &rtt),
 			 "{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":4,"
 			 "\"data\":\"\\\"q\\\"\\n\",\"truncated\":true,"
@@ -160,9 +160,9 @@ Test(dgram_json, text_binary_and_extras)
 			 "\"data\":\"u\"}\n");
 	/* UTF-8 stays text. */
 	cr_assert_str_eq(
-	    fmt1(DGRAM_JSON, &a, sizeof(a), "h\xc3\xa9", 3, 0, NULL),
-	    "{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":3,"
-	    "\"data\":\"h\xc3\xa9\"}\n");
+		fmt1(DGRAM_JSON, &a, sizeof(a), "h\xc3\xa9", 3, 0, NULL),
+		"{\"from\":\"127.0.0.1\",\"port\":40001,\"length\":3,"
+		"\"data\":\"h\xc3\xa9\"}\n");
 }
 
 Test(dgram_out, address_text_follows_the_sender)
