@@ -57,8 +57,8 @@ _sockctl()
 			return ;;
 		esac
 		flags="--whole -c --count --interval --broadcast --ttl -s --source
-		       -p --source-port -4 -6 --unix -w --wait --expect --raw -x
-		       --hex --json -v --verbose -q --quiet -h --help" ;;
+		       -p --source-port -4 -6 --unix -o --sockopt -w --wait --expect
+		       --raw -x --hex --json -v --verbose -q --quiet -h --help" ;;
 	# cmd: udp-listen
 	udp-listen)
 		case $prev in
@@ -67,7 +67,7 @@ _sockctl()
 		esac
 		flags="--echo --no-echo --prefix --timestamp --reply --raw -x --hex
 		       --json -b --bind -4 -6 --unix --group --max-size -c --count
-		       --once -v --verbose -q --quiet -h --help" ;;
+		       --once -o --sockopt -v --verbose -q --quiet -h --help" ;;
 	# cmd: opts
 	opts)
 		case $prev in

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
+#include "sockopt.h"
 
 #define CMD "udp-listen"
 
@@ -79,6 +80,8 @@ const char cmd_udp_listen_help[] =
 	"                         longer one is reported as truncated\n"
 	"  -c, --count N          exit after N datagrams\n"
 	"      --once             exit after one datagram\n"
+	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
+	"                         'sockctl opts list')\n"
 	"\n"
 	"Common options:\n"
 	"  -v, --verbose          report joins and totals\n"
@@ -120,6 +123,9 @@ struct opts {
 	uint64_t count; /* 0: no limit */
 	int verbose; /* -1 quiet */
 	char port[PARSE_PORT_MAX];
+	const char **sockopt_args; /* -o, parsed once --unix is known */
+	size_t nsockopt_args;
+	struct sockopt_list sockopts;
 };
 
 /* A sender waiting for its line of stdin (--reply). */
@@ -182,6 +188,7 @@ static const struct option longopts[] = {
 	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	{"count", required_argument, NULL, 'c'},
 	{"once", no_argument, NULL, OPT_ONCE},
+	{"sockopt", required_argument, NULL, 'o'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -294,13 +301,39 @@ bad:
 			 o->group_arg);
 }
 
+static int add_sockopt_arg(struct opts *o, const char *arg)
+{
+	const char **v =
+		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
+
+	if (!v)
+		return cli_fail(CMD, "memory", -ENOMEM);
+	v[o->nsockopt_args++] = arg;
+	o->sockopt_args = v;
+	return 0;
+}
+
+/* -o NAME=VALUE for the socket kind this command opens. */
+static int parse_sockopts(struct opts *o)
+{
+	unsigned kinds =
+		o->unix_path ? SOCKOPT_UNIX_DGRAM : SOCKOPT_UDP | SOCKOPT_UDP6;
+	char err[SOCKOPT_ERRLEN];
+
+	for (size_t i = 0; i < o->nsockopt_args; i++)
+		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
+				     err) < 0)
+			return cli_usage(CMD, "%s", err);
+	return 0;
+}
+
 /* Returns 0 to go on, -1 after --help, or an exit status > 0. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c, r = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":b:46c:xvqh", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":b:46c:xo:vqh", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case OPT_ECHO:
@@ -350,6 +383,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_ONCE:
 			o->count = 1;
+			break;
+		case 'o':
+			r = add_sockopt_arg(o, optarg);
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -823,6 +859,8 @@ static int open_socket(struct server *s)
 	struct net_listen_opts lo = {
 		.family = o->family,
 		.socktype = SOCK_DGRAM,
+		.prepare = sockopt_list_apply,
+		.arg = &o->sockopts,
 	};
 	char addr[NET_ADDRSTRLEN];
 	int r;
@@ -831,6 +869,8 @@ static int open_socket(struct server *s)
 		r = net_listen_unix(o->unix_path, &lo, &s->fd);
 	else
 		r = net_listen(o->bind, o->port, &lo, &s->fd);
+	if (r < 0 && sockopt_list_failed(&o->sockopts))
+		return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
 	if (r < 0)
 		return cli_fail(CMD,
 				o->unix_path ? o->unix_path
@@ -929,11 +969,12 @@ static int serve(struct opts *o)
 	flush_out(&s);
 	if (o->verbose > 0)
 		fprintf(stderr,
-			"received %llu datagrams (%llu bytes), sent %llu "
-			"replies\n",
+			"received %llu datagram%s (%llu bytes), sent "
+			"%llu repl%s\n",
 			(unsigned long long)s.received,
-			(unsigned long long)s.bytes,
-			(unsigned long long)s.replied);
+			s.received == 1 ? "" : "s", (unsigned long long)s.bytes,
+			(unsigned long long)s.replied,
+			s.replied == 1 ? "y" : "ies");
 	r = s.status;
 	teardown(&s);
 	return r;
@@ -947,7 +988,11 @@ int cmd_udp_listen(int argc, char **argv)
 	if (r == 0)
 		r = check_operands(&o, argc - optind, argv + optind);
 	if (r == 0)
+		r = parse_sockopts(&o);
+	if (r == 0)
 		r = serve(&o);
+	sockopt_list_free(&o.sockopts);
+	free(o.sockopt_args);
 	free(o.prefix);
 	return r < 0 ? EXIT_OK : r;
 }

@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
+#include "sockopt.h"
 
 #define CMD "udp-send"
 
@@ -61,6 +62,8 @@ const char cmd_udp_send_help[] =
 	"  -p, --source-port PORT local port to send from\n"
 	"  -4, -6                 IPv4 / IPv6 only\n"
 	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
+	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
+	"                         'sockctl opts list')\n"
 	"\n"
 	"Replies:\n"
 	"  -w, --wait SECS        after the last datagram, wait SECS for "
@@ -105,6 +108,9 @@ struct opts {
 	int verbose;
 	char host[PARSE_HOST_MAX];
 	char port[PARSE_PORT_MAX];
+	const char **sockopt_args; /* -o, parsed once --unix is known */
+	size_t nsockopt_args;
+	struct sockopt_list sockopts;
 };
 
 struct client {
@@ -164,6 +170,7 @@ static const struct option longopts[] = {
 	{"raw", no_argument, NULL, OPT_RAW},
 	{"hex", no_argument, NULL, 'x'},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"sockopt", required_argument, NULL, 'o'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -218,6 +225,32 @@ static int set_source_port(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int add_sockopt_arg(struct opts *o, const char *arg)
+{
+	const char **v =
+		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
+
+	if (!v)
+		return cli_fail(CMD, "memory", -ENOMEM);
+	v[o->nsockopt_args++] = arg;
+	o->sockopt_args = v;
+	return 0;
+}
+
+/* -o NAME=VALUE for the socket kind this command opens. */
+static int parse_sockopts(struct opts *o)
+{
+	unsigned kinds =
+		o->unix_path ? SOCKOPT_UNIX_DGRAM : SOCKOPT_UDP | SOCKOPT_UDP6;
+	char err[SOCKOPT_ERRLEN];
+
+	for (size_t i = 0; i < o->nsockopt_args; i++)
+		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
+				     err) < 0)
+			return cli_usage(CMD, "%s", err);
+	return 0;
+}
+
 static int parse_one(struct opts *o, int c, char **argv)
 {
 	uint64_t v;
@@ -268,6 +301,9 @@ static int parse_one(struct opts *o, int c, char **argv)
 		return set_fmt(o, DGRAM_HEX);
 	case OPT_JSON:
 		return set_fmt(o, DGRAM_JSON);
+	case 'o':
+		r = add_sockopt_arg(o, optarg);
+		break;
 	case 'v':
 		o->verbose = 1;
 		break;
@@ -289,7 +325,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, ":c:s:p:46w:xvqh", longopts,
+	while ((c = getopt_long(argc, argv, ":c:s:p:46w:xo:vqh", longopts,
 				NULL)) != -1)
 		if ((r = parse_one(o, c, argv)))
 			return r;
@@ -368,36 +404,49 @@ static int check_operands(struct opts *o, int argc, char **argv)
 
 /* ---- the socket ---- */
 
-/* Applied to the socket before it is bound or connected. */
+/* --ttl: IPv4 has no unicast TTL 0; for multicast it means "this host". */
+static int set_ttl(int fd, int family, int ttl)
+{
+	int r = 0;
+
+	if (ttl < 0)
+		return 0;
+	if (family == AF_INET) {
+		if (ttl > 0)
+			r = setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl,
+				       sizeof(ttl));
+		if (r == 0)
+			r = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl,
+				       sizeof(ttl));
+	} else if (family == AF_INET6) {
+		r = setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
+			       sizeof(ttl));
+		if (r == 0)
+			r = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS,
+				       &ttl, sizeof(ttl));
+	}
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * Applied to the socket before it is bound or connected: --broadcast,
+ * --ttl, then -o (so that -o has the last word), and for a Unix socket
+ * an autobound abstract address, so that replies can come back.
+ */
 static int prepare(int fd, int family, void *arg)
 {
 	struct opts *o = arg;
-	int one = 1, ttl = o->ttl;
+	sa_family_t af = AF_UNIX;
+	int one = 1, r;
 
-	if (family == AF_UNIX) {
-		/* Autobind an abstract address, so replies can come back. */
-		sa_family_t af = AF_UNIX;
-
-		return bind(fd, (struct sockaddr *)&af, sizeof(af)) < 0 ? -errno
-									: 0;
-	}
 	if (o->broadcast &&
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0)
 		return -errno;
-	if (ttl < 0)
-		return 0;
-	/* IPv4 has no unicast TTL 0; for multicast it means "this host". */
-	if (family == AF_INET &&
-	    ((ttl > 0 &&
-	      setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) ||
-	     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) <
-		     0))
-		return -errno;
-	if (family == AF_INET6 &&
-	    (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl,
-			sizeof(ttl)) < 0 ||
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl,
-			sizeof(ttl)) < 0))
+	if ((r = set_ttl(fd, family, o->ttl)) < 0 ||
+	    (r = sockopt_list_apply(fd, family, &o->sockopts)) < 0)
+		return r;
+	if (family == AF_UNIX &&
+	    bind(fd, (struct sockaddr *)&af, sizeof(af)) < 0)
 		return -errno;
 	return 0;
 }
@@ -521,6 +570,8 @@ static int open_socket(struct client *c)
 	if (r == -EDOM)
 		return cli_usage(CMD, "--ttl 0 is for multicast only; IPv4 "
 				      "unicast needs 1-255");
+	if (r < 0 && sockopt_list_failed(&o->sockopts))
+		return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
 	if (r == -EACCES && !o->broadcast && !o->unix_path) {
 		cli_error(CMD, "%s: %s (a broadcast address needs --broadcast)",
 			  o->host, net_strerror(r));
@@ -1009,9 +1060,10 @@ static int finish(struct client *c)
 		summary(c);
 	flush_out(c);
 	if (o->verbose > 0)
-		fprintf(stderr, "sent %llu datagrams, received %llu replies\n",
-			(unsigned long long)c->sent,
-			(unsigned long long)c->received);
+		fprintf(stderr, "sent %llu datagram%s, received %llu repl%s\n",
+			(unsigned long long)c->sent, c->sent == 1 ? "" : "s",
+			(unsigned long long)c->received,
+			c->received == 1 ? "y" : "ies");
 	if (status == EXIT_OK && o->expect_set && !expect_met(c)) {
 		cli_error(CMD, "%s: timed out: %llu of %llu expected replies",
 			  c->peer, (unsigned long long)c->received,
@@ -1056,7 +1108,11 @@ int cmd_udp_send(int argc, char **argv)
 	if (r == 0)
 		r = check_operands(&o, argc - optind, argv + optind);
 	if (r == 0)
+		r = parse_sockopts(&o);
+	if (r == 0)
 		r = run(&o);
+	sockopt_list_free(&o.sockopts);
+	free(o.sockopt_args);
 	for (size_t i = 0; i < o.nmsgs; i++)
 		free(o.msgs[i].data);
 	free(o.msgs);

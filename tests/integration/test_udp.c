@@ -492,6 +492,37 @@ Test(udp_listen, socat_and_nc_as_clients)
 	proc_free(l);
 }
 
+/* -o reaches the socket: the echo leaves with the TOS asked for. */
+Test(udp_listen, sockopt_sets_the_tos_of_replies)
+{
+	static const char tos[] =
+		"import socket, sys\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)\n"
+		"s.settimeout(5)\n"
+		"s.sendto(b'tos?', ('127.0.0.1', int(sys.argv[1])))\n"
+		"d, anc, fl, a = s.recvmsg(100, 64)\n"
+		"print('REPLY', d.decode(), 'tos=%d' % anc[0][2][0])\n";
+	char port[16];
+	struct proc *l = listen_start(port, "-4", "-o", "ip_tos=32", "0", NULL);
+	struct proc *c = python_start(0, tos, port, NULL);
+	struct run r;
+
+	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
+	cr_assert_str_eq(c->obuf, "REPLY tos? tos=32\n");
+	proc_free(c);
+	proc_free(l);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-listen", "-o", "nosuch=1",
+				 "0", NULL),
+		     2);
+	cr_assert(strstr(r.err, "unknown socket option 'nosuch'"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-listen", "--unix",
+				 "/tmp/never", "-o", "IP_TTL=5", NULL),
+		     2);
+	run_free(&r);
+}
+
 Test(udp_listen, usage_errors)
 {
 	struct run r;
@@ -817,6 +848,29 @@ Test(udp_send, ttl_is_what_the_datagram_carries)
 				 "--expect", "1", "127.0.0.1", port, "t", NULL),
 		     0, "%s", r.err);
 	cr_assert(strstr(r.out, ": ttl=7\n"), "%s", r.out);
+	run_free(&r);
+	proc_free(s);
+}
+
+Test(udp_send, sockopt_has_the_last_word)
+{
+	char port[16];
+	struct proc *s = server_start("127.0.0.1", "ttl", port);
+	struct run r;
+
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "--ttl", "7", "-o",
+				 "IP_TTL=9", "--expect", "1", "127.0.0.1", port,
+				 "t", NULL),
+		     0, "%s", r.err);
+	cr_assert(strstr(r.out, ": ttl=9\n"), "%s", r.out);
+	run_free(&r);
+	/* A value the kernel refuses is 1, naming the option. */
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "-o",
+				 "SO_BINDTODEVICE=nosuchdev0", "127.0.0.1",
+				 port, "t", NULL),
+		     1);
+	cr_assert(strstr(r.err, "sockctl: udp-send: SO_BINDTODEVICE: "), "%s",
+		  r.err);
 	run_free(&r);
 	proc_free(s);
 }
