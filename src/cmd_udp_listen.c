@@ -677,7 +677,7 @@ static bool read_stdin(struct server *s)
 		s->in.eof = true;
 	}
 	if (s->in.eof && s->o->verbose > 0)
-		cli_error(CMD, "stdin ended: no more replies");
+		fprintf(stderr, "stdin ended: no more replies\n");
 	return true;
 }
 
@@ -849,7 +849,7 @@ static int join_group(struct server *s)
 	if (setsockopt(s->fd, level, MCAST_JOIN_GROUP, &gr, sizeof(gr)) < 0)
 		return cli_fail(CMD, g->text, -errno);
 	if (s->o->verbose > 0)
-		cli_error(CMD, "joined group %s", g->text);
+		fprintf(stderr, "joined group %s\n", g->text);
 	return 0;
 }
 
