@@ -87,6 +87,11 @@ struct opts {
 	int ai_flags;
 	int ni_flags;
 	bool json;
+	/* The first option seen of each kind, to refuse the ones that do
+	 * not apply to the lookup asked for (rather than ignore them). */
+	const char *fwd_opt;	/* getaddrinfo only */
+	const char *rev_opt;	/* getnameinfo only */
+	const char *addr_opt;	/* either of them */
 };
 
 enum {
@@ -135,6 +140,24 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
+static const char *const mode_name[] = {
+	[MODE_FORWARD] = "a forward lookup",
+	[MODE_REVERSE] = "-r",
+	[MODE_SERVICE] = "--service",
+	[MODE_PROTOCOL] = "--protocol",
+	[MODE_HOSTNAME] = "--hostname",
+	[MODE_FQDN] = "--fqdn",
+	[MODE_PTON] = "--pton",
+	[MODE_NTOP] = "--ntop",
+	[MODE_BYTEORDER] = "--byteorder",
+};
+
+static void seen(const char **first, const char *opt)
+{
+	if (!*first)
+		*first = opt;
+}
+
 static int set_mode(struct opts *o, enum mode m, const char *arg)
 {
 	if (o->mode != MODE_FORWARD && o->mode != m)
@@ -168,44 +191,57 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case '4':
 			o->family = AF_INET;
+			seen(&o->addr_opt, "-4");
 			break;
 		case '6':
 			o->family = AF_INET6;
+			seen(&o->addr_opt, "-6");
 			break;
 		case 't':
 			r = parse_type(optarg, &o->socktype);
+			seen(&o->fwd_opt, "--type");
 			break;
 		case OPT_PASSIVE:
 			o->ai_flags |= AI_PASSIVE;
+			seen(&o->fwd_opt, "--passive");
 			break;
 		case OPT_CANONNAME:
 			o->ai_flags |= AI_CANONNAME;
+			seen(&o->fwd_opt, "--canonname");
 			break;
 		case OPT_NUMERIC_HOST:
 			o->ai_flags |= AI_NUMERICHOST;
 			o->ni_flags |= NI_NUMERICHOST;
+			seen(&o->addr_opt, "--numeric-host");
 			break;
 		case OPT_NUMERIC_SERV:
 			o->ai_flags |= AI_NUMERICSERV;
 			o->ni_flags |= NI_NUMERICSERV;
+			seen(&o->addr_opt, "--numeric-serv");
 			break;
 		case OPT_V4MAPPED:
 			o->ai_flags |= AI_V4MAPPED;
+			seen(&o->fwd_opt, "--v4mapped");
 			break;
 		case OPT_ALL:
 			o->ai_flags |= AI_ALL;
+			seen(&o->fwd_opt, "--all");
 			break;
 		case OPT_ADDRCONFIG:
 			o->ai_flags |= AI_ADDRCONFIG;
+			seen(&o->fwd_opt, "--addrconfig");
 			break;
 		case OPT_NAMEREQD:
 			o->ni_flags |= NI_NAMEREQD;
+			seen(&o->rev_opt, "--namereqd");
 			break;
 		case OPT_NOFQDN:
 			o->ni_flags |= NI_NOFQDN;
+			seen(&o->rev_opt, "--nofqdn");
 			break;
 		case OPT_DGRAM:
 			o->ni_flags |= NI_DGRAM;
+			seen(&o->rev_opt, "--dgram");
 			break;
 		case 'r':
 			r = set_mode(o, MODE_REVERSE, NULL);
@@ -243,6 +279,23 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (r)
 			return r;
 	}
+	return 0;
+}
+
+/* An option that the chosen lookup would not use is a usage error. */
+static int check_flags(const struct opts *o)
+{
+	const char *bad = NULL;
+
+	if (o->mode == MODE_FORWARD)
+		bad = o->rev_opt;
+	else if (o->mode == MODE_REVERSE)
+		bad = o->fwd_opt;
+	else if (!(bad = o->fwd_opt) && !(bad = o->rev_opt))
+		bad = o->addr_opt;
+	if (bad)
+		return cli_usage(CMD, "option '%s' does not apply to %s", bad,
+				 mode_name[o->mode]);
 	return 0;
 }
 
@@ -324,7 +377,11 @@ static int forward(const struct opts *o, int argc, char **argv)
 		const char *proto = protocol_name(a->ai_protocol, pbuf);
 		uint16_t port;
 
+		/* For the port; the text is the C library's own, so that a
+		 * v4-mapped address stays ::ffff:127.0.0.1 and a scope stays. */
 		net_addr_host(a->ai_addr, a->ai_addrlen, host, &port);
+		getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof(host), NULL,
+			    0, NI_NUMERICHOST);
 		if (!o->json) {
 			sbuf_addf(&b, "%s %s %u %s %s\n",
 				  family_name(a->ai_family), host, port,
@@ -358,14 +415,22 @@ static int reverse(const struct opts *o, int argc, char **argv)
 	struct sbuf b = SBUF_INIT;
 	int r;
 
-	if (port && parse_port(port, NULL, &pnum, &why) < 0)
-		return cli_usage(CMD, "invalid port '%s': %s", port, why);
+	if (port && (r = parse_port(port, NULL, &pnum, &why)) < 0) {
+		if (!err_is_eai(r))
+			return cli_usage(CMD, "invalid port '%s': %s", port,
+					 why);
+		cli_error(CMD, "%s: %s", port, why);
+		return EXIT_NORESOLVE;
+	}
 	/* Numeric only: a reverse lookup takes an address, never a name. */
 	r = net_resolve(addr, NULL, o->family, SOCK_STREAM, AI_NUMERICHOST,
 			&ai);
 	if (r < 0)
-		return cli_usage(CMD, "invalid address '%s': not an IPv4 or "
-				      "IPv6 address", addr);
+		return cli_usage(CMD, "invalid address '%s': not an %s address",
+				 addr,
+				 o->family == AF_INET	 ? "IPv4"
+				 : o->family == AF_INET6 ? "IPv6"
+							 : "IPv4 or IPv6");
 	if (ai->ai_family == AF_INET)
 		((struct sockaddr_in *)ai->ai_addr)->sin_port = htons(pnum);
 	else
@@ -459,6 +524,8 @@ static int protocol(const struct opts *o)
 	struct sbuf b = SBUF_INIT;
 	uint64_t num;
 
+	if (!*o->arg)
+		return cli_usage(CMD, "invalid protocol: empty");
 	if (isdigit((unsigned char)o->arg[0])) {
 		if (parse_uint(o->arg, 0, 255, &num, NULL) < 0)
 			return cli_usage(CMD, "invalid protocol number '%s': "
@@ -512,7 +579,7 @@ static int hostname(const struct opts *o)
 		print_word(o, "hostname", name);
 		return EXIT_OK;
 	}
-	/* As Python's getfqdn: the canonical name, else the plain name. */
+	/* As `hostname --fqdn`: the canonical name, else the plain name. */
 	if (net_resolve(name, NULL, AF_UNSPEC, SOCK_STREAM, AI_CANONNAME,
 			&ai) == 0) {
 		print_word(o, "fqdn", ai->ai_canonname ? ai->ai_canonname
@@ -639,7 +706,7 @@ int cmd_resolve(int argc, char **argv)
 		return r < 0 ? EXIT_OK : r;
 	argc -= optind;
 	argv += optind;
-	if ((r = check_operands(&o, argc)))
+	if ((r = check_operands(&o, argc)) || (r = check_flags(&o)))
 		return r;
 	switch (o.mode) {
 	case MODE_FORWARD:

@@ -21,6 +21,8 @@ void sbuf_reserve(struct sbuf *b, size_t extra)
 	p = realloc(b->data, cap);
 	if (!p)
 		abort();
+	/* A fresh buffer must read as "" at once (sbuf_str promises it). */
+	p[b->len] = '\0';
 	b->data = p;
 	b->cap = cap;
 }
@@ -267,5 +269,8 @@ void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data,
 
 void fmt_hexdump_end(struct sbuf *b, uint64_t offset)
 {
+	/* hexdump -C prints nothing at all for empty input. */
+	if (offset == 0)
+		return;
 	sbuf_addf(b, "%08llx\n", (unsigned long long)offset);
 }

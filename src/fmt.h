@@ -47,7 +47,8 @@ void fmt_base64(struct sbuf *b, const void *data, size_t len);
 /*
  * `hexdump -C` lines for data that starts at stream offset *offset, which
  * is advanced.  Call fmt_hexdump_end() once at the end of the stream for
- * the closing offset line.  Repeated lines are not squeezed into '*' (as
+ * the closing offset line (none for an empty stream, as hexdump prints
+ * nothing then).  Repeated lines are not squeezed into '*' (as
  * with hexdump -v): a stream cannot know what comes next.
  */
 void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data,

@@ -20,6 +20,10 @@ struct watcher {
 	uint32_t events;
 	uint32_t gen;		/* tells a stale epoll event from a new fd */
 	bool active;
+	/* Registered with epoll.  A quiet watcher (events 0) is not: epoll
+	 * reports EPOLLHUP and EPOLLERR whatever the mask says, and a paused
+	 * fd whose peer hung up would wake the loop forever. */
+	bool in_epoll;
 };
 
 struct loop_timer {
@@ -27,6 +31,7 @@ struct loop_timer {
 	loop_timer_fn fn;
 	void *arg;
 	long heap_idx;		/* -1 when not pending */
+	uint64_t seq;		/* when it was armed, see run_timers() */
 	struct loop_timer *prev, *next;	/* every timer, for loop_free */
 };
 
@@ -43,6 +48,7 @@ struct loop {
 	struct loop_timer **heap;
 	size_t nheap, capheap;
 	struct loop_timer *timers;
+	uint64_t timer_seq;	/* counts every arming of a timer */
 	int64_t now;
 	bool stop;
 	int status;
@@ -145,9 +151,12 @@ int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn fn,
 	w->arg = arg;
 	w->events = events;
 	w->gen++;
-	r = ctl(l, EPOLL_CTL_ADD, fd, w);
-	if (r < 0)
-		return r;
+	if (events) {
+		r = ctl(l, EPOLL_CTL_ADD, fd, w);
+		if (r < 0)
+			return r;
+	}
+	w->in_epoll = events != 0;
 	w->active = true;
 	return 0;
 }
@@ -155,13 +164,27 @@ int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn fn,
 int loop_modify(struct loop *l, int fd, uint32_t events)
 {
 	struct watcher *w = watcher_of(l, fd);
+	int r;
 
 	if (!w)
 		return -ENOENT;
 	if (w->events == events)
 		return 0;
 	w->events = events;
-	return ctl(l, EPOLL_CTL_MOD, fd, w);
+	if (!events) {
+		w->in_epoll = false;
+		if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+			return -errno;
+		return 0;
+	}
+	if (w->in_epoll)
+		return ctl(l, EPOLL_CTL_MOD, fd, w);
+	/* Events of the old registration may still be in this batch. */
+	w->gen++;
+	r = ctl(l, EPOLL_CTL_ADD, fd, w);
+	if (r == 0)
+		w->in_epoll = true;
+	return r;
 }
 
 uint32_t loop_events(struct loop *l, int fd)
@@ -178,6 +201,9 @@ int loop_unwatch(struct loop *l, int fd)
 	if (!w)
 		return -ENOENT;
 	w->active = false;
+	if (!w->in_epoll)
+		return 0;
+	w->in_epoll = false;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 && errno != EBADF)
 		return -errno;
 	return 0;
@@ -267,6 +293,7 @@ struct loop_timer *loop_timer_add(struct loop *l, int64_t ms, loop_timer_fn fn,
 	t->arg = arg;
 	t->heap_idx = -1;
 	t->when = mono_ms() + (ms < 0 ? 0 : ms);
+	t->seq = ++l->timer_seq;
 	if (heap_push(l, t) < 0) {
 		free(t);
 		return NULL;
@@ -281,6 +308,7 @@ struct loop_timer *loop_timer_add(struct loop *l, int64_t ms, loop_timer_fn fn,
 void loop_timer_set(struct loop *l, struct loop_timer *t, int64_t ms)
 {
 	t->when = mono_ms() + (ms < 0 ? 0 : ms);
+	t->seq = ++l->timer_seq;
 	if (t->heap_idx >= 0) {
 		heap_down(l, (size_t)t->heap_idx);
 		heap_up(l, (size_t)t->heap_idx);
@@ -354,10 +382,18 @@ static int next_timeout(struct loop *l)
 	return d > 1 << 30 ? 1 << 30 : (int)d;
 }
 
+/*
+ * Timers armed by the callbacks of this pass wait for the next iteration:
+ * a timer that re-arms itself at 0 ms would otherwise run again and again
+ * until the clock ticks, and no fd would be served meanwhile.
+ */
 static void run_timers(struct loop *l)
 {
+	uint64_t last = l->timer_seq;
+
 	l->now = mono_ms();
-	while (!l->stop && l->nheap && l->heap[0]->when <= l->now) {
+	while (!l->stop && l->nheap && l->heap[0]->when <= l->now &&
+	       l->heap[0]->seq <= last) {
 		struct loop_timer *t = l->heap[0];
 
 		heap_remove(l, t);
@@ -380,7 +416,8 @@ int loop_run(struct loop *l)
 			uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
 			struct watcher *w = watcher_of(l, fd);
 
-			if (!w || w->gen != gen)
+			/* Gone, replaced, or made quiet earlier in this batch. */
+			if (!w || w->gen != gen || !w->events)
 				continue;
 			w->fn(l, fd, ev[i].events, w->arg);
 		}

@@ -37,7 +37,8 @@ void loop_free(struct loop *l);
 /* Watch fd for events (LOOP_IN / LOOP_OUT / LOOP_RDHUP). */
 int loop_watch(struct loop *l, int fd, uint32_t events, loop_fd_fn fn,
 	       void *arg);
-/* Change what fd is watched for; 0 keeps it registered but quiet. */
+/* Change what fd is watched for; 0 keeps it watched but quiet (not even a
+ * hang-up or error is reported until it is given events again). */
 int loop_modify(struct loop *l, int fd, uint32_t events);
 uint32_t loop_events(struct loop *l, int fd);
 int loop_unwatch(struct loop *l, int fd);

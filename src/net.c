@@ -6,11 +6,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,6 +159,40 @@ static int connect_wait(int fd, const struct sockaddr *sa, socklen_t len,
 	return -err;
 }
 
+/*
+ * A Unix stream server whose backlog is full makes a non-blocking connect
+ * fail with EAGAIN, and such a connect cannot be polled for.  A blocking
+ * connect waits for room for up to SO_SNDTIMEO, so use that for the wait.
+ */
+static int connect_unix_wait(int fd, const struct sockaddr *sa, socklen_t len,
+			     int64_t timeout_ms)
+{
+	struct timeval old, tv = {0, 0}; /* 0: wait as long as it takes */
+	socklen_t olen = sizeof(old);
+	int r;
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EAGAIN)
+		return -errno;
+	if (timeout_ms == 0)
+		return -ETIMEDOUT;
+	if (timeout_ms > 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, &olen) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    net_set_nonblock(fd, false) < 0)
+		return -errno;
+	r = connect(fd, sa, len) == 0 ? 0 : -errno;
+	if (r == -EAGAIN)
+		r = -ETIMEDOUT;
+	net_set_nonblock(fd, true);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &old, sizeof(old));
+	return r;
+}
+
 static int connect_one(const struct sockaddr *sa, socklen_t len, int family,
 		       const struct net_connect_opts *o, int *ret_fd)
 {
@@ -169,7 +205,10 @@ static int connect_one(const struct sockaddr *sa, socklen_t len, int family,
 		goto out_close;
 	if (family != AF_UNIX && (r = bind_source(fd, family, o->socktype, o)))
 		goto out_close;
-	r = connect_wait(fd, sa, len, o->timeout_ms);
+	if (family == AF_UNIX && o->socktype == SOCK_STREAM)
+		r = connect_unix_wait(fd, sa, len, o->timeout_ms);
+	else
+		r = connect_wait(fd, sa, len, o->timeout_ms);
 	if (r < 0)
 		goto out_close;
 	*ret_fd = fd;
@@ -302,11 +341,15 @@ int net_listen(const char *bind_host, const char *port,
 	return r;
 }
 
-/* Is something accepting on the Unix socket at sun? */
+/*
+ * Is something accepting on the Unix socket at sun?  Non-blocking: a live
+ * server whose backlog is full answers EAGAIN at once, where a blocking
+ * connect would wait until it accepts.
+ */
 static bool unix_alive(const struct sockaddr_un *sun, socklen_t len,
 		       int socktype)
 {
-	int fd = socket(AF_UNIX, socktype | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool alive;
 
 	if (fd < 0)
@@ -342,6 +385,18 @@ int net_listen_unix(const char *path, const struct net_listen_opts *o,
 	return listen_on((struct sockaddr *)&sun, len, AF_UNIX, o, -1, ret_fd);
 }
 
+/* Append "%IFNAME" (or "%INDEX" for an interface that is gone). */
+static void add_scope(char buf[NET_ADDRSTRLEN], uint32_t scope)
+{
+	char ifname[IF_NAMESIZE];
+	size_t n = strlen(buf);
+
+	if (if_indextoname(scope, ifname))
+		snprintf(buf + n, NET_ADDRSTRLEN - n, "%%%s", ifname);
+	else
+		snprintf(buf + n, NET_ADDRSTRLEN - n, "%%%u", scope);
+}
+
 const char *net_addr_host(const struct sockaddr *sa, socklen_t len,
 			  char buf[NET_ADDRSTRLEN], uint16_t *ret_port)
 {
@@ -364,6 +419,9 @@ const char *net_addr_host(const struct sockaddr *sa, socklen_t len,
 		else
 			inet_ntop(AF_INET6, &s6->sin6_addr, buf,
 				  NET_ADDRSTRLEN);
+		/* fe80::1 names a different host on every link. */
+		if (s6->sin6_scope_id)
+			add_scope(buf, s6->sin6_scope_id);
 		*ret_port = ntohs(s6->sin6_port);
 		break;
 	case AF_UNIX:

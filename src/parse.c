@@ -129,12 +129,31 @@ int parse_duration(const char *s, double *ret_secs, const char **why)
 
 int parse_duration_ms(const char *s, int64_t *ret_ms, const char **why)
 {
+	const char *p = s;
+	int64_t ms = 0, scale = 100;
+	bool rest = false;
 	double secs;
 	int r = parse_duration(s, &secs, why);
 
 	if (r < 0)
 		return r;
-	*ret_ms = (int64_t)ceil(secs * 1000.0);
+	/*
+	 * Decimal arithmetic on the text parse_duration() checked: 2.007 has
+	 * no exact binary form, and ceil(2.007 * 1000) is 2008.
+	 */
+	for (; *p && *p != '.'; p++)
+		ms = ms * 10 + (*p - '0');
+	ms *= 1000;
+	for (p += *p == '.'; *p; p++) {
+		if (scale) {
+			ms += (*p - '0') * scale;
+			scale /= 10;
+		} else if (*p != '0') {
+			rest = true;
+		}
+	}
+	/* Round up, so that 0.0001 is not 0 (which often means "never"). */
+	*ret_ms = ms + rest;
 	return 0;
 }
 
@@ -161,6 +180,8 @@ int parse_size(const char *s, uint64_t *ret, const char **why)
 	}
 	if (mult != 1)
 		n--;
+	if (n >= sizeof(num) && strspn(s, "0123456789") >= n)
+		return fail(why, "too large", -ERANGE);
 	if (n == 0 || n >= sizeof(num))
 		return fail(why, "expected a size, e.g. 512, 64k or 1m",
 			    -EINVAL);
@@ -331,6 +352,9 @@ int parse_unix_path(const char *s, struct sockaddr_un *ret, socklen_t *ret_len,
 	if (n == 0)
 		return fail(why, "empty path", -EINVAL);
 	if (s[0] == '@') {
+		/* "@" alone would bind a name of zero bytes, not autobind. */
+		if (n == 1)
+			return fail(why, "empty abstract name", -EINVAL);
 		if (n - 1 > sizeof(ret->sun_path) - 1)
 			return fail(why, "abstract name too long", -ENAMETOOLONG);
 		/* Abstract names start with a NUL and are not terminated. */
