@@ -132,8 +132,9 @@ Test(dgram_hex, header_and_dump)
 		"00000000  68 65 6c 6c 6f                                    "
 		"|hello|\n"
 		"00000005\n");
+	/* As hexdump -C shows an empty input: nothing. */
 	cr_assert_str_eq(fmt1(DGRAM_HEX, &a, sizeof(a), "", 0, 0, NULL),
-			 "127.0.0.1:40001: 0 bytes\n00000000\n");
+			 "127.0.0.1:40001: 0 bytes\n");
 }
 
 Test(dgram_json, text_binary_and_extras)
