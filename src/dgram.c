@@ -241,16 +241,21 @@ int dgram_out_flush(struct dgram_out *o, int fd)
 	return r < 0 ? r : 0;
 }
 
-ssize_t dgram_lines_read(struct dgram_lines *l, int fd)
+/* Drop what was taken before growing, so the buffer stays small. */
+static void lines_compact(struct dgram_lines *l)
 {
-	ssize_t n;
-
-	/* Drop what was taken before growing, so the buffer stays small. */
 	if (l->pos > 0) {
 		memmove(l->buf.data, l->buf.data + l->pos, l->buf.len - l->pos);
 		l->buf.len -= l->pos;
 		l->pos = 0;
 	}
+}
+
+ssize_t dgram_lines_read(struct dgram_lines *l, int fd)
+{
+	ssize_t n;
+
+	lines_compact(l);
 	sbuf_reserve(&l->buf, 65536);
 	do
 		n = read(fd, l->buf.data + l->buf.len, 65536);
@@ -290,6 +295,18 @@ bool dgram_lines_next(struct dgram_lines *l, bool whole, const char **ret,
 	*ret_len = avail;
 	l->pos = l->buf.len;
 	return true;
+}
+
+void dgram_lines_add(struct dgram_lines *l, const char *line)
+{
+	lines_compact(l);
+	sbuf_adds(&l->buf, line);
+	sbuf_addc(&l->buf, '\n');
+}
+
+void dgram_lines_end(struct dgram_lines *l)
+{
+	l->eof = true;
 }
 
 void dgram_lines_free(struct dgram_lines *l)

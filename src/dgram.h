@@ -133,6 +133,10 @@ ssize_t dgram_lines_read(struct dgram_lines *l, int fd);
  */
 bool dgram_lines_next(struct dgram_lines *l, bool whole, const char **ret,
 		      size_t *ret_len);
+/* Lines that come another way (an interactive prompt): add one line
+ * (its newline is added), or mark the end of the input. */
+void dgram_lines_add(struct dgram_lines *l, const char *line);
+void dgram_lines_end(struct dgram_lines *l);
 void dgram_lines_free(struct dgram_lines *l);
 
 #endif

@@ -300,3 +300,27 @@ Test(dgram_lines, whole_is_everything_once)
 	cr_assert_eq(lines_of("", true, out, 8), 1);
 	cr_assert_str_eq(out[0], "");
 }
+
+Test(dgram_lines, lines_added_from_a_prompt)
+{
+	struct dgram_lines l = {0};
+	const char *line;
+	size_t len;
+
+	dgram_lines_add(&l, "typed");
+	dgram_lines_add(&l, "");
+	cr_assert(dgram_lines_next(&l, false, &line, &len));
+	cr_assert_eq(len, 5);
+	cr_assert_eq(memcmp(line, "typed", 5), 0);
+	dgram_lines_add(&l, "more");
+	cr_assert(dgram_lines_next(&l, false, &line, &len));
+	cr_assert_eq(len, 0);
+	cr_assert(dgram_lines_next(&l, false, &line, &len));
+	cr_assert_eq(memcmp(line, "more", 4), 0);
+	cr_assert_not(dgram_lines_next(&l, false, &line, &len));
+	cr_assert_not(l.done);
+	dgram_lines_end(&l);
+	cr_assert_not(dgram_lines_next(&l, false, &line, &len));
+	cr_assert(l.done);
+	dgram_lines_free(&l);
+}
