@@ -92,6 +92,25 @@ _sockctl()
 			*) flags="list get set" ;;
 			esac
 		fi ;;
+	# cmd: connect
+	connect)
+		case $prev in
+		--eol)
+			COMPREPLY=($(compgen -W "lf crlf none" -- "$cur"))
+			return ;;
+		-s|--source|-p|--source-port|-w|--connect-timeout|--retry|\
+		--retry-delay|--prompt|--linger|--send|--quit-after|\
+		-i|--idle-timeout|--delay|--rate)
+			return ;;
+		esac
+		flags="-I --interactive --pipe -z --scan -4 -6 --unix -s --source
+		       -p --source-port -w --connect-timeout --retry --retry-delay
+		       --prompt --eol -C --crlf --history --no-history --linger
+		       --send --send-only --recv-only --no-shutdown --quit-after
+		       -i --idle-timeout --delay --rate -x --hex --progress
+		       --progress=always --trace --no-splice -o --sockopt --json
+		       -v --verbose -q --quiet -h --help"
+		[[ $cur != -* ]] && flags=$(compgen -A hostname) ;;
 	# cmd: end
 	esac
 	COMPREPLY=($(compgen -W "$flags" -- "$cur"))

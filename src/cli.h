@@ -22,6 +22,8 @@ extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 
 /* The commands (one file each). */
+int cmd_connect(int argc, char **argv);
+extern const char cmd_connect_help[];
 int cmd_udp_send(int argc, char **argv);
 extern const char cmd_udp_send_help[];
 int cmd_udp_listen(int argc, char **argv);

@@ -274,3 +274,40 @@ void fmt_hexdump_end(struct sbuf *b, uint64_t offset)
 		return;
 	sbuf_addf(b, "%08llx\n", (unsigned long long)offset);
 }
+
+void fmt_trace_line(struct sbuf *b, bool json, const struct timespec *when,
+		    const char *peer, const char *dir, const void *data,
+		    size_t len)
+{
+	char stamp[64];
+	struct tm tm;
+	time_t secs = when->tv_sec;
+
+	localtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!json) {
+		sbuf_addf(b, "%s.%06ld ", stamp, when->tv_nsec / 1000);
+		if (peer)
+			sbuf_addf(b, "%s ", peer);
+		sbuf_addf(b, "%s %zu ", dir, len);
+		fmt_escape(b, data, len);
+		sbuf_addc(b, '\n');
+		return;
+	}
+	sbuf_addf(b, "{\"time\":\"%s.%06ld\",", stamp, when->tv_nsec / 1000);
+	if (peer) {
+		sbuf_adds(b, "\"peer\":");
+		fmt_json_string(b, peer, strlen(peer));
+		sbuf_addc(b, ',');
+	}
+	sbuf_addf(b, "\"dir\":\"%s\",\"len\":%zu,", dir, len);
+	if (fmt_utf8_valid(data, len)) {
+		sbuf_adds(b, "\"data\":");
+		fmt_json_string(b, data, len);
+	} else {
+		sbuf_adds(b, "\"data_base64\":\"");
+		fmt_base64(b, data, len);
+		sbuf_addc(b, '"');
+	}
+	sbuf_adds(b, "}\n");
+}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct sbuf {
 	char *data;
@@ -54,5 +55,17 @@ void fmt_base64(struct sbuf *b, const void *data, size_t len);
 void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data,
 		 size_t len);
 void fmt_hexdump_end(struct sbuf *b, uint64_t offset);
+
+/*
+ * One line of a --trace file for a chunk of data: the local time with
+ * microseconds, the peer (NULL to leave it out), the direction word
+ * ("send" or "recv"), the length and the bytes escaped as fmt_escape does:
+ *   2026-11-21T10:02:03.123456 send 6 hello\n
+ * or, with json, an object with the keys time, peer (when given), dir,
+ * len and data (a JSON string when the bytes are UTF-8, else data_base64).
+ */
+void fmt_trace_line(struct sbuf *b, bool json, const struct timespec *when,
+		    const char *peer, const char *dir, const void *data,
+		    size_t len);
 
 #endif

@@ -15,6 +15,8 @@
 #include "err.h"
 
 const struct cmd cmd_table[] = {
+	{"connect", cmd_connect, "TCP or Unix stream client: prompt or relay",
+	 cmd_connect_help},
 	{"udp-send", cmd_udp_send, "UDP (or Unix datagram) client",
 	 cmd_udp_send_help},
 	{"udp-listen", cmd_udp_listen, "UDP (or Unix datagram) server",

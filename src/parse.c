@@ -435,3 +435,73 @@ bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 		return prefix_equal(a, c->addr, c->prefix);
 	return !memcmp(a, mapped, 12) && prefix_equal(a + 12, c->addr, c->prefix);
 }
+
+static int port_list_item(const char *item, uint16_t *lo, uint16_t *hi,
+			  const char **why)
+{
+	char a[PARSE_PORT_MAX];
+	const char *dash = strchr(item, '-');
+	size_t n = dash ? (size_t)(dash - item) : strlen(item);
+	int r;
+
+	/* A leading digit means a number or a range; names may hold '-'. */
+	if (!dash || !isdigit((unsigned char)item[0])) {
+		r = parse_port(item, "tcp", lo, why);
+		if (r == 0)
+			*hi = *lo;
+		return r;
+	}
+	if (n >= sizeof(a))
+		return fail(why, "not a port number", -EINVAL);
+	memcpy(a, item, n);
+	a[n] = '\0';
+	if ((r = parse_port(a, "tcp", lo, why)) < 0 ||
+	    (r = parse_port(dash + 1, "tcp", hi, why)) < 0)
+		return r;
+	if (*hi < *lo)
+		return fail(why, "a range must go upwards", -EINVAL);
+	return 0;
+}
+
+int parse_port_list(const char *s, uint16_t **ret, size_t *ret_n,
+		    const char **why)
+{
+	char *copy, *save = NULL, *item;
+	uint16_t *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!s || !*s)
+		return fail(why, "empty port list", -EINVAL);
+	copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	for (item = strtok_r(copy, ",", &save); item && r == 0;
+	     item = strtok_r(NULL, ",", &save)) {
+		uint16_t lo, hi;
+
+		if ((r = port_list_item(item, &lo, &hi, why)) < 0)
+			break;
+		if (n + (size_t)(hi - lo) + 1 > 65536) {
+			r = fail(why, "more than 65536 ports", -E2BIG);
+			break;
+		}
+		v = realloc(v, (n + (size_t)(hi - lo) + 1) * sizeof(*v));
+		if (!v)
+			abort();
+		for (uint32_t p = lo; p <= hi; p++)
+			v[n++] = (uint16_t)p;
+	}
+	/* strtok_r skips empty items; an empty list or ",," is an error. */
+	if (r == 0 && (n == 0 || strstr(s, ",,") || s[0] == ',' ||
+		       s[strlen(s) - 1] == ','))
+		r = fail(why, "empty item in the port list", -EINVAL);
+	free(copy);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}

@@ -74,4 +74,11 @@ int parse_cidr(const char *s, struct cidr *ret, const char **why);
 /* An IPv4 CIDR also matches the IPv4-mapped IPv6 form of its addresses. */
 bool cidr_match(const struct cidr *c, const struct sockaddr *sa);
 
+/*
+ * A list of ports and ranges, "22,80,8000-8010" (services by name too),
+ * as malloc'ed numbers in the order given.  At most 65536 entries.
+ */
+int parse_port_list(const char *s, uint16_t **ret, size_t *ret_n,
+		    const char **why);
+
 #endif

@@ -78,4 +78,14 @@ size_t count_lines(const char *s);
 /* Python peers: `python3 -c SCRIPT args...`, NULL-terminated. */
 struct proc *python_start(int flags, const char *script, ...);
 
+/*
+ * The port at the end of the line where marker appears on stderr (stdout
+ * on a pty) - for peers that say it their own way: socat's
+ * `listening on AF=2 127.0.0.1:PORT`, nc's `Listening on HOST PORT`.
+ * Waits for the whole line; -1 on timeout.
+ */
+int proc_port_after(struct proc *p, const char *marker, int timeout_ms);
+/* Seconds on the monotonic clock, for lower bounds on pacing. */
+double harness_now(void);
+
 #endif
