@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
+#include "prompt.h"
 #include "sockopt.h"
 
 #define CMD "udp-listen"
@@ -153,6 +155,10 @@ struct server {
 	struct waiter *wait;
 	unsigned wait_head, wait_n;
 	struct dgram_lines in;
+	struct prompt *prompt; /* --reply with stdin a terminal */
+	char prompt_text[NET_ADDRSTRLEN + 16];
+	struct loop_timer *prompt_timer;
+	bool in_prompt_line;
 	bool in_registered, in_watched, in_file;
 	bool warned_unnamed;
 	uint64_t received, bytes, replied, dropped;
@@ -443,6 +449,23 @@ static int check_operands(struct opts *o, int argc, char **argv)
 
 /* ---- output ---- */
 
+/* A diagnostic line that must not garble the --reply prompt. */
+static void __attribute__((format(printf, 2, 3)))
+diag(struct server *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->prompt)
+		prompt_printf(s->prompt, STDERR_FILENO,
+			      "sockctl: " CMD ": %s\n", msg);
+	else
+		cli_error(CMD, "%s", msg);
+}
+
 /* Someone reads a terminal, pipe or socket live; a file can wait. */
 static bool stdout_is_live(void)
 {
@@ -461,12 +484,20 @@ static void flush_out(struct server *s)
 
 	if (s->out.buf.len == 0)
 		return;
+	if (s->prompt) {
+		/* Above the answer being typed, which stays intact. */
+		prompt_write(s->prompt, STDOUT_FILENO, s->out.buf.data,
+			     s->out.buf.len);
+		sbuf_reset(&s->out.buf);
+		return;
+	}
 	r = dgram_out_flush(&s->out, STDOUT_FILENO);
 	if (r == -EPIPE) {
 		/* The reader went away: like any filter, stop quietly. */
 		loop_stop(s->loop, EXIT_OK);
 	} else if (r < 0) {
-		s->status = cli_fail(CMD, "write to stdout", r);
+		diag(s, "write to stdout: %s", net_strerror(r));
+		s->status = net_exit_status(r);
 		loop_stop(s->loop, s->status);
 	}
 }
@@ -517,8 +548,8 @@ static bool can_reply(struct server *s, const struct dgram *d)
 	if (d->fromlen > sizeof(sa_family_t) && d->from->sa_family != AF_UNSPEC)
 		return true;
 	if (!s->warned_unnamed && s->o->verbose >= 0)
-		cli_error(CMD, "a sender without an address cannot be "
-			       "answered (bind the client socket)");
+		diag(s, "a sender without an address cannot be answered "
+			"(bind the client socket)");
 	s->warned_unnamed = true;
 	return false;
 }
@@ -558,7 +589,7 @@ static void reply_failed(struct server *s, const struct msghdr *h, int err)
 	if (s->o->verbose < 0)
 		return;
 	net_addr_str(h->msg_name, h->msg_namelen, addr);
-	cli_error(CMD, "reply to %s: %s", addr, net_strerror(err));
+	diag(s, "reply to %s: %s", addr, net_strerror(err));
 }
 
 /*
@@ -643,7 +674,8 @@ static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg);
 
 static void watch_stdin(struct server *s, bool on)
 {
-	if (s->in_file || on == s->in_watched)
+	/* The prompt reads the terminal by itself. */
+	if (s->prompt || s->in_file || on == s->in_watched)
 		return;
 	if (!s->in_registered) {
 		int r = loop_watch(s->loop, STDIN_FILENO, LOOP_IN, on_stdin, s);
@@ -681,6 +713,34 @@ static bool read_stdin(struct server *s)
 	return true;
 }
 
+/* The prompt names the sender the next line answers. */
+static void update_prompt(struct server *s)
+{
+	char text[sizeof(s->prompt_text)];
+
+	if (!s->prompt)
+		return;
+	/* Not while readline hands over a line: it redraws the prompt after
+	 * that by itself, so the change waits for the loop's next turn. */
+	if (s->in_prompt_line) {
+		loop_timer_set(s->loop, s->prompt_timer, 0);
+		return;
+	}
+	if (s->wait_n) {
+		struct waiter *w = waiter_at(s, 0);
+		char addr[NET_ADDRSTRLEN];
+
+		net_addr_str((struct sockaddr *)&w->addr, w->len, addr);
+		snprintf(text, sizeof(text), "reply to %s> ", addr);
+	} else {
+		snprintf(text, sizeof(text), "reply> ");
+	}
+	if (strcmp(text, s->prompt_text)) {
+		strcpy(s->prompt_text, text);
+		prompt_set(s->prompt, text);
+	}
+}
+
 /* Pair waiting senders with lines of stdin, reading more as needed. */
 static void serve_waiting(struct server *s)
 {
@@ -700,11 +760,13 @@ static void serve_waiting(struct server *s)
 		}
 		watch_stdin(s, true);
 		if (!s->in_file || !read_stdin(s))
-			return;
+			goto out;
 	}
 	watch_stdin(s, false);
 	update_events(s);
 	check_done(s);
+out:
+	update_prompt(s);
 }
 
 static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
@@ -716,6 +778,53 @@ static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read_stdin(s))
 		serve_waiting(s);
+}
+
+static void on_prompt_timer(struct loop *l, struct loop_timer *t, void *arg)
+{
+	(void)l;
+	(void)t;
+	update_prompt(arg);
+}
+
+static void on_prompt_line(void *arg, const char *line)
+{
+	struct server *s = arg;
+
+	if (line) {
+		dgram_lines_add(&s->in, line);
+	} else {
+		dgram_lines_end(&s->in);
+		if (s->o->verbose > 0)
+			fprintf(stderr, "stdin ended: no more replies\n");
+	}
+	s->in_prompt_line = true;
+	serve_waiting(s);
+	s->in_prompt_line = false;
+}
+
+/* --reply on a terminal: a prompt asks for each answer. */
+static int start_prompt(struct server *s)
+{
+	char history[4096];
+	struct prompt_opts po = {
+		.prompt = "reply> ",
+		.history = prompt_history_path(history, sizeof(history)) < 0
+				   ? NULL
+				   : history,
+		.on_line = on_prompt_line,
+		.arg = s,
+	};
+	int r;
+
+	s->prompt_timer = loop_timer_add(s->loop, 1 << 30, on_prompt_timer, s);
+	if (!s->prompt_timer)
+		return cli_fail(CMD, "memory", -ENOMEM);
+	r = prompt_new(s->loop, &po, &s->prompt);
+	if (r < 0)
+		return cli_fail(CMD, "prompt", r);
+	strcpy(s->prompt_text, "reply> ");
+	return 0;
 }
 
 /* ---- the socket ---- */
@@ -748,9 +857,8 @@ static void report_truncated(struct server *s, const struct dgram *d)
 		return;
 	/* The raw format has no room for it in the data itself. */
 	flush_out(s);
-	cli_error(CMD, "%s: datagram truncated to %zu of %zu bytes",
-		  dgram_out_addr(&s->out, d->from, d->fromlen), d->len,
-		  d->real_len);
+	diag(s, "%s: datagram truncated to %zu of %zu bytes",
+	     dgram_out_addr(&s->out, d->from, d->fromlen), d->len, d->real_len);
 }
 
 /* The local time in ctime form without its newline, and one space. */
@@ -803,7 +911,8 @@ static int receive(struct server *s)
 		if (n == -ECONNREFUSED || n == -EHOSTUNREACH ||
 		    n == -ENETUNREACH || n == -EHOSTDOWN)
 			return 0;
-		s->status = cli_fail(CMD, "receive", n);
+		diag(s, "receive: %s", net_strerror(n));
+		s->status = net_exit_status(n);
 		loop_stop(s->loop, s->status);
 		return n;
 	}
@@ -925,6 +1034,7 @@ static void teardown(struct server *s)
 		sbuf_free(&s->txbuf[i]);
 	dgram_rx_free(&s->rx);
 	dgram_out_free(&s->out);
+	prompt_free(s->prompt);
 	dgram_lines_free(&s->in);
 	free(s->tx);
 	free(s->txiov);
@@ -958,7 +1068,9 @@ static int serve(struct opts *o)
 	struct server s = {.o = o, .fd = -1};
 	int r;
 
-	if ((r = open_socket(&s)) || (r = setup(&s))) {
+	if ((r = open_socket(&s)) || (r = setup(&s)) ||
+	    (o->mode == REPLY_STDIN && isatty(STDIN_FILENO) &&
+	     (r = start_prompt(&s)))) {
 		teardown(&s);
 		return r;
 	}
@@ -967,6 +1079,8 @@ static int serve(struct opts *o)
 		s.status = cli_fail(CMD, "event loop", r);
 	finish_replies(&s);
 	flush_out(&s);
+	prompt_free(s.prompt);
+	s.prompt = NULL;
 	if (o->verbose > 0)
 		fprintf(stderr,
 			"received %llu datagram%s (%llu bytes), sent "

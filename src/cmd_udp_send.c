@@ -29,6 +29,7 @@
 #include "loop.h"
 #include "net.h"
 #include "parse.h"
+#include "prompt.h"
 #include "sockopt.h"
 
 #define CMD "udp-send"
@@ -130,6 +131,8 @@ struct client {
 	bool have_cur;
 	size_t next_msg;
 	struct dgram_lines in;
+	struct sbuf curbuf; /* a line of stdin being sent */
+	struct prompt *prompt; /* stdin is a terminal */
 	bool in_registered, in_file;
 	bool blocked; /* the socket is full: waiting to write */
 	bool pacing; /* --interval: waiting for the next send */
@@ -629,14 +632,27 @@ static void all_sent(struct client *c)
 	maybe_done(c);
 }
 
+static void flush_out(struct client *c);
+
+/* Take the prompt off the screen before a diagnostic is printed. */
+static void end_prompt(struct client *c)
+{
+	if (c->prompt) {
+		flush_out(c);
+		prompt_close(c->prompt);
+	}
+}
+
 static void fail(struct client *c, int status)
 {
+	end_prompt(c);
 	c->status = status;
 	loop_stop(c->loop, status);
 }
 
 static void port_unreachable(struct client *c)
 {
+	end_prompt(c);
 	if (c->o->unix_path)
 		cli_error(CMD, "%s: %s", c->peer, net_strerror(-ECONNREFUSED));
 	else
@@ -705,12 +721,35 @@ static void on_reply(struct client *c, const struct dgram *d, int64_t t)
 
 static void flush_out(struct client *c)
 {
-	int r = dgram_out_flush(&c->out, STDOUT_FILENO);
+	int r;
+
+	if (c->prompt) {
+		/* Above the line being typed, which stays intact. */
+		prompt_write(c->prompt, STDOUT_FILENO, c->out.buf.data,
+			     c->out.buf.len);
+		sbuf_reset(&c->out.buf);
+		return;
+	}
+	r = dgram_out_flush(&c->out, STDOUT_FILENO);
 
 	if (r < 0 && r != -EPIPE)
 		fail(c, cli_fail(CMD, "write to stdout", r));
 	else if (r == -EPIPE)
 		loop_stop(c->loop, c->status);
+}
+
+/* The raw format has no room for it in the data itself. */
+static void report_truncated(struct client *c, const struct dgram *d)
+{
+	flush_out(c);
+	if (c->prompt)
+		prompt_printf(c->prompt, STDERR_FILENO,
+			      "sockctl: " CMD ": %s: reply truncated to %zu "
+			      "of %zu bytes\n",
+			      c->peer, d->len, d->real_len);
+	else
+		cli_error(CMD, "%s: reply truncated to %zu of %zu bytes",
+			  c->peer, d->len, d->real_len);
 }
 
 static void receive(struct client *c)
@@ -723,6 +762,7 @@ static void receive(struct client *c)
 		return;
 	}
 	if (n < 0) {
+		end_prompt(c);
 		fail(c, cli_fail(CMD, "receive", n));
 		return;
 	}
@@ -732,12 +772,8 @@ static void receive(struct client *c)
 		dgram_rx_get(&c->rx, (unsigned)i, &d);
 		on_reply(c, &d, t);
 		if (d.real_len > d.len && c->o->fmt == DGRAM_RAW &&
-		    c->o->verbose >= 0) {
-			flush_out(c);
-			cli_error(CMD,
-				  "%s: reply truncated to %zu of %zu bytes",
-				  c->peer, d.len, d.real_len);
-		}
+		    c->o->verbose >= 0)
+			report_truncated(c, &d);
 	}
 	flush_out(c);
 	maybe_done(c);
@@ -829,12 +865,21 @@ static bool next_datagram(struct client *c)
 		return true;
 	}
 	for (;;) {
-		if (dgram_lines_next(&c->in, o->whole, &c->cur, &c->cur_len)) {
+		const char *line;
+		size_t len;
+
+		if (dgram_lines_next(&c->in, o->whole, &line, &len)) {
 			want_stdin(c, false);
+			/* A copy: more input may move the line buffer while
+			 * this datagram waits for --interval or the socket. */
+			sbuf_reset(&c->curbuf);
+			sbuf_add(&c->curbuf, line, len);
+			c->cur = c->curbuf.data ? c->curbuf.data : "";
+			c->cur_len = len;
 			c->have_cur = true;
 			return true;
 		}
-		if (c->in.eof)
+		if (c->in.eof || c->prompt)
 			return false;
 		if (want_stdin(c, true) || !read_stdin(c))
 			return false;
@@ -854,6 +899,7 @@ static int check_size(struct client *c)
 {
 	if (!c->limit || c->cur_len <= c->limit)
 		return 0;
+	end_prompt(c);
 	return cli_usage(CMD,
 			 "a datagram of %zu bytes is too long: at most "
 			 "%zu fit in %s UDP",
@@ -893,6 +939,7 @@ static int send_cur(struct client *c)
 
 static void send_failed(struct client *c, int err)
 {
+	end_prompt(c);
 	if (err == -ECONNREFUSED) {
 		port_unreachable(c);
 	} else if (err == -EMSGSIZE) {
@@ -1041,6 +1088,39 @@ static int setup(struct client *c)
 	return 0;
 }
 
+static void on_prompt_line(void *arg, const char *line)
+{
+	struct client *c = arg;
+
+	if (line)
+		dgram_lines_add(&c->in, line);
+	else
+		dgram_lines_end(&c->in);
+	pump(c);
+}
+
+/* stdin is a terminal: each line entered is a datagram, with line
+ * editing and the history that `connect` keeps too. */
+static int start_prompt(struct client *c)
+{
+	char text[NET_ADDRSTRLEN + 4], history[4096];
+	struct prompt_opts po = {
+		.prompt = text,
+		.history = prompt_history_path(history, sizeof(history)) < 0
+				   ? NULL
+				   : history,
+		.on_line = on_prompt_line,
+		.arg = c,
+	};
+	int r;
+
+	snprintf(text, sizeof(text), "%s> ", c->peer);
+	r = prompt_new(c->loop, &po, &c->prompt);
+	if (r < 0)
+		return cli_fail(CMD, "prompt", r);
+	return 0;
+}
+
 static int check_sizes(struct client *c)
 {
 	for (size_t i = 0; i < c->o->nmsgs; i++) {
@@ -1056,6 +1136,7 @@ static int finish(struct client *c)
 	struct opts *o = c->o;
 	int status = c->status;
 
+	end_prompt(c);
 	if (o->count && status != EXIT_USAGE)
 		summary(c);
 	flush_out(c);
@@ -1080,6 +1161,9 @@ static int run(struct opts *o)
 
 	if ((r = open_socket(&c)) || (r = check_sizes(&c)) || (r = setup(&c)))
 		goto out;
+	if (!o->nmsgs && !o->whole && isatty(STDIN_FILENO) &&
+	    (r = start_prompt(&c)))
+		goto out;
 	pump(&c);
 	if (!loop_stopping(c.loop))
 		loop_run(c.loop);
@@ -1091,7 +1175,9 @@ out:
 		close(c.fd);
 	dgram_rx_free(&c.rx);
 	dgram_out_free(&c.out);
+	prompt_free(c.prompt);
 	dgram_lines_free(&c.in);
+	sbuf_free(&c.curbuf);
 	free(c.probe_us);
 	return r;
 }

@@ -136,6 +136,24 @@ static int client_port(const char *out)
 	return s ? atoi(s + 7) : -1;
 }
 
+/* XDG_STATE_HOME for a prompt's history, private to this test run. */
+static void state_dir(char env[64], char dir[48])
+{
+	snprintf(dir, 48, "/tmp/sockctl-udp-state-%d", getpid());
+	snprintf(env, 64, "XDG_STATE_HOME=%s", dir);
+}
+
+static void state_dir_remove(const char *dir)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "%s/sockctl/history", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sockctl", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 /* ---- udp-listen ---- */
 
 Test(udp_listen, status_line_and_echo_to_ipv4_and_ipv6)
@@ -265,6 +283,47 @@ Test(udp_listen, reply_waits_for_its_line)
 	cr_assert_str_eq(c->obuf, "ANSWER late answer\n");
 	proc_free(c);
 	proc_free(l);
+}
+
+/* --reply on a terminal: a prompt names the sender the answer goes to. */
+Test(udp_listen, reply_prompt_on_a_terminal)
+{
+	static const char ask[] =
+		"import socket, sys\n"
+		"s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		"s.bind(('127.0.0.1', 0))\n"
+		"s.settimeout(5)\n"
+		"print('PORT', s.getsockname()[1])\n"
+		"s.sendto(b'question', ('127.0.0.1', int(sys.argv[1])))\n"
+		"print('ANSWER', s.recvfrom(100)[0].decode())\n";
+	char state[64], dir[48], port[16], want[96];
+	const char *argv[] = {"env",	    state,     sockctl_path(),
+			      "udp-listen", "--reply", "0",
+			      NULL};
+	struct proc *l, *c;
+	int pn;
+
+	state_dir(state, dir);
+	l = proc_start(argv, PROC_PTY);
+	/* A terminal ends lines with \r\n. */
+	cr_assert(proc_wait_out(l, "(udp)\r\n", T), "%s", l->obuf);
+	pn = proc_listen_port(l, 0);
+	cr_assert(pn > 0, "%s", l->obuf);
+	snprintf(port, sizeof(port), "%d", pn);
+	cr_assert(proc_wait_out(l, "reply> ", T), "%s", l->obuf);
+	c = python_start(0, ask, port, NULL);
+	snprintf(want, sizeof(want), "reply to 127.0.0.1:%d> ",
+		 proc_stdout_port(c, T));
+	cr_assert(proc_wait_out(l, want, T), "%s", l->obuf);
+	cr_assert(strstr(l->obuf, ": question\r\n"), "%s", l->obuf);
+	proc_puts(l, "the answer\r");
+	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
+	cr_assert(strstr(c->obuf, "ANSWER the answer\n"), "%s", c->obuf);
+	proc_signal(l, SIGINT);
+	cr_assert_eq(proc_wait_exit(l, T), 0);
+	proc_free(c);
+	proc_free(l);
+	state_dir_remove(dir);
 }
 
 Test(udp_listen, count_and_once_exit_after_that_many)
@@ -649,8 +708,8 @@ Test(udp_send, late_reply_within_wait_is_not_lost)
 	struct run r;
 
 	/* The default --wait, 1 s, from the last datagram sent. */
-	cr_assert_eq(run_sockctl(&r, "late\n", T, "udp-send", "127.0.0.1",
-				 port, NULL),
+	cr_assert_eq(run_sockctl(&r, "late\n", T, "udp-send", "127.0.0.1", port,
+				 NULL),
 		     0, "%s", r.err);
 	snprintf(want, sizeof(want), "127.0.0.1:%s: late\n", port);
 	cr_assert_str_eq(r.out, want);
@@ -996,6 +1055,46 @@ Test(udp_send, socat_as_server)
 	cr_assert_str_eq(r.out, want);
 	run_free(&r);
 	proc_free(s);
+}
+
+/* On a terminal: a readline prompt; a reply that comes while a line is
+ * being typed is printed above it and the typed text stays. */
+Test(udp_send, interactive_prompt_on_a_terminal)
+{
+	char state[64], dir[48], port[16], want[96], want2[96];
+	struct proc *s = server_start("127.0.0.1", "delay0.2", port);
+	const char *argv[] = {"env",	   state, sockctl_path(),
+			      "udp-send",  "-w",  "0.5",
+			      "127.0.0.1", port,  NULL};
+	struct proc *p;
+	const char *reply;
+
+	state_dir(state, dir);
+	p = proc_start(argv, PROC_PTY);
+	snprintf(want, sizeof(want), "127.0.0.1:%s> ", port);
+	cr_assert(proc_wait_out(p, want, T), "%s", p->obuf);
+	proc_puts(p, "first line\r");
+	cr_assert(proc_wait_out(s, "GOT 10 b'first line'", T), "%s", s->obuf);
+	proc_puts(p, "half typed");
+	snprintf(want, sizeof(want), "127.0.0.1:%s: first line\r\n", port);
+	cr_assert(proc_wait_out(p, want, T), "%s", p->obuf);
+	/* After the reply, the prompt is drawn again with the typed text. */
+	snprintf(want2, sizeof(want2), "127.0.0.1:%s> half typed", port);
+	for (int i = 0; i < 100; i++) {
+		reply = strstr(p->obuf, want);
+		if (strstr(reply, want2))
+			break;
+		proc_pump(p, 100);
+	}
+	cr_assert_not_null(strstr(reply, want2), "typed text lost: %s",
+			   p->obuf);
+	/* Ctrl-U drops the half line, Ctrl-D ends: exit 0 after --wait. */
+	proc_puts(p, "\x15\x04");
+	cr_assert_eq(proc_wait_exit(p, T), 0, "%s", p->obuf);
+	cr_assert_eq(count_lines(s->obuf), 2, "only one datagram: %s", s->obuf);
+	proc_free(p);
+	proc_free(s);
+	state_dir_remove(dir);
 }
 
 Test(udp_send, usage_errors)
