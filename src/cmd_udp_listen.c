@@ -87,7 +87,7 @@ const char cmd_udp_listen_help[] =
 	"\n"
 	"Common options:\n"
 	"  -v, --verbose          report joins and totals\n"
-	"  -q, --quiet            no status lines\n"
+	"  -q, --quiet            no status lines but the listening line\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"Exit status: 0 done or stopped by a signal, 1 failure, 2 usage "
