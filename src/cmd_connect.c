@@ -540,10 +540,18 @@ static int operands(struct opts *o, int argc, char **argv)
 	int n;
 
 	if (o->unix_path) {
+		struct sockaddr_un sun;
+		socklen_t len;
+
 		if (argc > 0)
 			return cli_usage(CMD, "--unix takes no HOST or PORT");
+		if (parse_unix_path(o->unix_path, &sun, &len, &why) < 0)
+			return cli_usage(CMD, "invalid --unix path '%s': %s",
+					 o->unix_path, why);
 		return 0;
 	}
+	if (o->src_port && (n = check_port(o->src_port)))
+		return n;
 	if (argc == 0)
 		return cli_usage(CMD, o->scan ? "missing HOST and PORTS"
 					      : "missing HOST and PORT");
