@@ -336,6 +336,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+static bool is_ipv6(const char *s)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, s, &a) == 1;
+}
+
 /* HOST PORT or HOST:PORT; returns how many operands, or an exit status
  * as a negative number. */
 static int parse_address(struct opts *o, int argc, char **argv)
@@ -347,8 +354,14 @@ static int parse_address(struct opts *o, int argc, char **argv)
 
 	if (argc < 1)
 		return -cli_usage(CMD, "missing HOST and PORT");
-	/* One operand when it reads as HOST:PORT or [V6]:PORT. */
-	n = parse_hostport(argv[0], h, p, NULL) == 0 ? 1 : 2;
+	/* One operand when it reads as HOST:PORT or [V6]:PORT; a lone
+	 * operand with a colon, or a bracket left open, meant to. */
+	n = parse_hostport(argv[0], h, p, &why) == 0 ? 1 : 2;
+	if (n == 2 && (argv[0][0] == '[' ? !strchr(argv[0], ']')
+					 : argc < 2 && strchr(argv[0], ':') &&
+						   !is_ipv6(argv[0])))
+		return -cli_usage(CMD, "invalid address '%s': %s", argv[0],
+				  why);
 	if (n == 2 && argc < 2)
 		return -cli_usage(CMD, "missing PORT");
 	r = parse_address_args(n, argv, o->host, o->port, &why);
@@ -389,6 +402,12 @@ static int check_operands(struct opts *o, int argc, char **argv)
 	int n = 0;
 
 	if (o->unix_path) {
+		const char *why;
+
+		if (parse_unix_path(o->unix_path, &(struct sockaddr_un){0},
+				    &(socklen_t){0}, &why) < 0)
+			return cli_usage(CMD, "invalid --unix '%s': %s",
+					 o->unix_path, why);
 		if (o->src_host || o->src_port || o->family || o->broadcast ||
 		    o->ttl >= 0)
 			return cli_usage(CMD, "--unix does not go with -s, -p, "

@@ -1108,6 +1108,19 @@ Test(udp_send, usage_errors)
 		     2);
 	cr_assert(strstr(r.err, "missing PORT"), "%s", r.err);
 	run_free(&r);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "127.0.0.1:", NULL),
+		     2);
+	cr_assert(strstr(r.err, "invalid address '127.0.0.1:': empty port"),
+		  "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "[::1:9", "x", NULL),
+		     2);
+	cr_assert(strstr(r.err, "missing ']'"), "%s", r.err);
+	run_free(&r);
+	cr_assert_eq(
+		run_sockctl(&r, NULL, T, "udp-send", "--unix", "", "x", NULL),
+		2);
+	run_free(&r);
 	cr_assert_eq(run_sockctl(&r, NULL, T, "udp-send", "127.0.0.1", "99999",
 				 "x", NULL),
 		     2);
