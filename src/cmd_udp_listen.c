@@ -157,8 +157,6 @@ struct server {
 	struct dgram_lines in;
 	struct prompt *prompt; /* --reply with stdin a terminal */
 	char prompt_text[NET_ADDRSTRLEN + 16];
-	struct loop_timer *prompt_timer;
-	bool in_prompt_line;
 	bool in_registered, in_watched, in_file;
 	bool warned_unnamed;
 	uint64_t received, bytes, replied, dropped;
@@ -720,12 +718,6 @@ static void update_prompt(struct server *s)
 
 	if (!s->prompt)
 		return;
-	/* Not while readline hands over a line: it redraws the prompt after
-	 * that by itself, so the change waits for the loop's next turn. */
-	if (s->in_prompt_line) {
-		loop_timer_set(s->loop, s->prompt_timer, 0);
-		return;
-	}
 	if (s->wait_n) {
 		struct waiter *w = waiter_at(s, 0);
 		char addr[NET_ADDRSTRLEN];
@@ -780,13 +772,6 @@ static void on_stdin(struct loop *l, int fd, uint32_t events, void *arg)
 		serve_waiting(s);
 }
 
-static void on_prompt_timer(struct loop *l, struct loop_timer *t, void *arg)
-{
-	(void)l;
-	(void)t;
-	update_prompt(arg);
-}
-
 static void on_prompt_line(void *arg, const char *line)
 {
 	struct server *s = arg;
@@ -798,9 +783,7 @@ static void on_prompt_line(void *arg, const char *line)
 		if (s->o->verbose > 0)
 			fprintf(stderr, "stdin ended: no more replies\n");
 	}
-	s->in_prompt_line = true;
 	serve_waiting(s);
-	s->in_prompt_line = false;
 }
 
 /* --reply on a terminal: a prompt asks for each answer. */
@@ -817,9 +800,6 @@ static int start_prompt(struct server *s)
 	};
 	int r;
 
-	s->prompt_timer = loop_timer_add(s->loop, 1 << 30, on_prompt_timer, s);
-	if (!s->prompt_timer)
-		return cli_fail(CMD, "memory", -ENOMEM);
 	r = prompt_new(s->loop, &po, &s->prompt);
 	if (r < 0)
 		return cli_fail(CMD, "prompt", r);
