@@ -68,6 +68,24 @@ _sockctl()
 		       -i --idle-timeout --allow --deny --allow-file --deny-file
 		       -N --shutdown-on-eof --print --no-print --log-format
 		       --trace -q --quiet -v --verbose -h --help" ;;
+	# cmd: udp-send
+	udp-send)
+		case $prev in
+		-c|--count|--interval|--ttl|-w|--wait|--expect|-s|--source|-p|--source-port)
+			return ;;
+		esac
+		flags="--whole -c --count --interval --broadcast --ttl -s --source
+		       -p --source-port -4 -6 --unix -o --sockopt -w --wait --expect
+		       --raw -x --hex --json -v --verbose -q --quiet -h --help" ;;
+	# cmd: udp-listen
+	udp-listen)
+		case $prev in
+		--prefix|-b|--bind|--group|--max-size|-c|--count)
+			return ;;
+		esac
+		flags="--echo --no-echo --prefix --timestamp --reply --raw -x --hex
+		       --json -b --bind -4 -6 --unix --group --max-size -c --count
+		       --once -o --sockopt -v --verbose -q --quiet -h --help" ;;
 	# cmd: opts
 	opts)
 		case $prev in

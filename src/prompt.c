@@ -287,6 +287,12 @@ void prompt_set(struct prompt *p, const char *prompt)
 	p->base = s;
 	if (!p->active)
 		return;
+	/* While readline hands over a line it draws the prompt itself once
+	 * the handler returns; redrawing here would repeat the old line. */
+	if (p->in_handler) {
+		update_prompt(p);
+		return;
+	}
 	hide(p);
 	show(p);
 }

@@ -78,6 +78,7 @@ static const char PEER[] =
 	"daemon=True).start()\n"
 	"while True:\n"
 	"    c, a = s.accept(); clients.append(c)\n"
+	"    if mode == 'trigger': print('ACCEPTED', flush=True)\n"
 	"    threading.Thread(target=serve, args=(c, a), "
 	"daemon=True).start()\n";
 
@@ -947,6 +948,8 @@ Test(connect, interactive_async_message_keeps_typed_line)
 
 	proc_puts(c, "hal");
 	cr_assert(proc_wait_out(c, "hal", T));
+	/* The client can be connected before the peer's accept() returns. */
+	cr_assert(proc_wait_out(srv, "ACCEPTED\n", T));
 	proc_puts(srv, "async message\n");
 	cr_assert(proc_wait_out(c, "async message\r\n", T), "%s", c->obuf);
 	/* The prompt and the half-typed line are drawn again under it. */
@@ -979,6 +982,8 @@ Test(connect, interactive_peer_closes_first)
 	c = sockctl_start(PROC_PTY, "connect", "--no-history", "127.0.0.1", ps,
 			  NULL);
 	cr_assert(proc_wait_out(c, "> ", T), "%s", c->obuf);
+	/* Killed before its accept() the peer would reset, not close. */
+	cr_assert(proc_wait_out(srv, "ACCEPTED\n", T));
 	proc_free(srv); /* the peer dies: the kernel closes its socket */
 	snprintf(want, sizeof(want), "connection closed by 127.0.0.1:%d", port);
 	cr_assert(proc_wait_out(c, want, T), "%s", c->obuf);
