@@ -59,10 +59,10 @@ _sockctl()
 		--exec)
 			COMPREPLY=($(compgen -c -- "$cur"))
 			return ;;
-		--tcp|-b|--bind|--backlog|--prefix|--banner|-w|--accept-timeout|-m|--max-conns|-i|--idle-timeout|--allow|--deny)
+		--tcp|--udp|-b|--bind|--backlog|--prefix|--banner|-w|--accept-timeout|-m|--max-conns|-i|--idle-timeout|--allow|--deny)
 			return ;;
 		esac
-		flags="--tcp --unix -b --bind -4 -6 --backlog -o --sockopt --echo --prefix
+		flags="--tcp --unix --udp -b --bind -4 -6 --backlog -o --sockopt --echo --prefix
 		       --timestamp --broker --chat --relay --discard --exec
 		       --banner --once -w --accept-timeout -m --max-conns
 		       -i --idle-timeout --allow --deny --allow-file --deny-file

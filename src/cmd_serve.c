@@ -34,6 +34,8 @@
 const char cmd_serve_help[] =
 	"Usage: sockctl serve [options] --tcp PORT\n"
 	"       sockctl serve [options] --unix PATH\n"
+	"       sockctl serve [options] --udp PORT   (sockctl udp-listen "
+	"[options] PORT)\n"
 	"\n"
 	"Serve many clients at once from one event loop.  Prints\n"
 	"`listening on ADDR:PORT (tcp)` on stderr, then one line per client\n"
@@ -42,6 +44,9 @@ const char cmd_serve_help[] =
 	"Where:\n"
 	"      --tcp PORT         listen on this TCP port (0: any free port)\n"
 	"      --unix PATH        listen on a Unix socket (@NAME: abstract)\n"
+	"      --udp PORT         run `sockctl udp-listen PORT` with the "
+	"other\n"
+	"                         options (see `sockctl udp-listen --help`)\n"
 	"  -b, --bind ADDR        address to listen on (default: every "
 	"interface,\n"
 	"                         IPv6 and IPv4 together)\n"
@@ -831,6 +836,60 @@ static void say_served(const struct opts *o, uint64_t n)
 	say(o, "served", text, fields, false);
 }
 
+/* ---- --udp ---- */
+
+/* Is arg --udp, --udp=PORT or an abbreviation getopt would take for it? */
+static bool is_udp_flag(const char *arg, const char **ret_port)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+
+	/* "--u" alone is ambiguous with --unix; getopt says so. */
+	if (len < 4 || strncmp(arg, "--udp", len))
+		return false;
+	*ret_port = eq ? eq + 1 : NULL;
+	return true;
+}
+
+/*
+ * `serve --udp PORT [options]` is `udp-listen [options] PORT` (SPEC 3), so
+ * --udp is found before getopt meets udp-listen's own options.  Returns
+ * -1 when there is no --udp, else udp-listen's exit status.
+ */
+static int run_udp(int argc, char **argv)
+{
+	const char *port = NULL;
+	int at = -1, skip = 1, n = 0, r;
+	char **args;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!is_udp_flag(argv[i], &port))
+			continue;
+		at = i;
+		if (!port && i + 1 < argc) {
+			port = argv[i + 1];
+			skip = 2;
+		}
+		break;
+	}
+	if (at < 0)
+		return -1;
+	if (!port)
+		return cli_usage(CMD, "option '--udp' needs a value");
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (!args)
+		abort();
+	args[n++] = "udp-listen";
+	for (int i = 1; i < argc; i++)
+		if (i < at || i >= at + skip)
+			args[n++] = argv[i];
+	args[n++] = (char *)port;
+	args[n] = NULL;
+	r = cmd_udp_listen(n, args);
+	free(args);
+	return r;
+}
+
 /* ---- running ---- */
 
 /* An --exec child must find 0, 1 and 2 taken, so that the socket never
@@ -956,6 +1015,9 @@ int cmd_serve(int argc, char **argv)
 	sigset_t stop;
 	int r, lfd;
 
+	r = run_udp(argc, argv);
+	if (r >= 0)
+		return r;
 	r = parse_opts(argc, argv, &o);
 	if (r) {
 		opts_free(&o);

@@ -1563,6 +1563,56 @@ Test(serve, unix_stale_live_and_non_socket_paths)
 	free(dir);
 }
 
+/* ---- --udp ---- */
+
+Test(serve, udp_runs_udp_listen_with_its_options)
+{
+	struct proc *p =
+		SERVE(0, "--udp", "0", "-b", "127.0.0.1", "--prefix", "OK ");
+	int port = port_of(p);
+	char *out;
+
+	cr_assert(strstr(p->ebuf, "listening on 127.0.0.1:"), "%s", p->ebuf);
+	cr_assert(strstr(p->ebuf, " (udp)\n"), "%s", p->ebuf);
+	out = py_port(p,
+		      PY
+		      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+		      "s.settimeout(5)\n"
+		      "s.sendto(b'hi\\n', ('127.0.0.1', PORT))\n"
+		      "expect(s.recv(100), b'OK hi\\n')\n"
+		      "print(s.getsockname()[1])\n",
+		      port);
+	{
+		char want[64];
+
+		/* udp-listen's line per datagram, on stdout. */
+		snprintf(want, sizeof(want), "127.0.0.1:%d: hi\\n\n",
+			 atoi(out));
+		cr_assert(proc_wait_out(p, want, T), "%s", p->obuf);
+	}
+	free(out);
+	proc_signal(p, SIGTERM);
+	cr_assert_eq(proc_wait_exit(p, T), 0, "%s", p->ebuf);
+	proc_free(p);
+}
+
+Test(serve, udp_usage_errors)
+{
+	struct run r;
+
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--udp", NULL), 2);
+	cr_assert(strstr(r.err, "option '--udp' needs a value"), "%s", r.err);
+	run_free(&r);
+	/* A serve-only mode is not an option of udp-listen. */
+	cr_assert_eq(
+		run_sockctl(&r, NULL, T, "serve", "--udp", "0", "--chat", NULL),
+		2);
+	cr_assert(strstr(r.err, "sockctl: udp-listen: unknown option "
+				"'--chat'"),
+		  "%s", r.err);
+	run_free(&r);
+}
+
 /* ---- usage errors ---- */
 
 Test(serve, usage_errors_exit_2)
@@ -1610,8 +1660,8 @@ Test(serve, a_missing_value_is_named_as_typed)
 {
 	struct run r;
 
-	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "0",
-				 "--banner", NULL),
+	cr_assert_eq(run_sockctl(&r, NULL, T, "serve", "--tcp", "0", "--banner",
+				 NULL),
 		     2);
 	cr_assert(strstr(r.err, "option '--banner' needs a value\n"), "%s",
 		  r.err);
