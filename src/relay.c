@@ -552,10 +552,11 @@ static void on_fd(struct loop *l, int fd, uint32_t events, void *arg)
 	pump(arg);
 }
 
-/* epoll refuses regular files (and /dev/null); they never block. */
+/* epoll refuses regular files (and /dev/null); they never block.  The
+ * probe asks for an event: a quiet watcher never reaches epoll at all. */
 static bool pollable(struct loop *l, int fd)
 {
-	int r = loop_watch(l, fd, 0, on_fd, NULL);
+	int r = loop_watch(l, fd, LOOP_IN, on_fd, NULL);
 
 	if (r == -EPERM)
 		return false;

@@ -226,6 +226,50 @@ Test(connect, megabytes_through_echo_buffered)
 	payload_through_echo("--no-splice");
 }
 
+/* stdin a regular file (epoll refuses those), far more than any pipe or
+ * socket buffer holds, into a peer that only counts: nothing comes back
+ * to wake the loop while the socket is full, and every byte must arrive. */
+static void file_into_counter(const char *extra)
+{
+	size_t n = 24 * 1024 * 1024 + 3;
+	char *data = big_payload(n), want[64];
+	char path[] = "/tmp/sockctl-file-XXXXXX";
+	int fd = mkstemp(path), port;
+	struct proc *srv = peer("after_eof", &port);
+	char *ps = num(port);
+	const char *argv[] = {"sh",
+			      "-c",
+			      "exec \"$0\" connect $1 127.0.0.1 $2 < $3",
+			      sockctl_path(),
+			      extra,
+			      ps,
+			      path,
+			      NULL};
+	struct run r;
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, data, n), (ssize_t)n);
+	close(fd);
+	cr_assert_eq(run_argv(&r, NULL, 60000, argv), 0, "%s", r.err);
+	unlink(path);
+	snprintf(want, sizeof(want), "got %zu bytes\n", n);
+	cr_assert_str_eq(r.out, want);
+	free(data);
+	run_free(&r);
+	free(ps);
+	proc_free(srv);
+}
+
+Test(connect, file_on_stdin_spliced)
+{
+	file_into_counter("--pipe");
+}
+
+Test(connect, file_on_stdin_buffered)
+{
+	file_into_counter("--no-splice");
+}
+
 Test(connect, socat_as_server)
 {
 	const char *argv[] = {"socat",
