@@ -259,18 +259,6 @@ static int add_cidr(struct cidrs *list, const char *text, const char *where)
 	return 0;
 }
 
-/*
- * A failure of the server's own: its files, its listening socket.  Only a
- * name that did not resolve has a status of its own (3); a path that does
- * not exist is not "nothing listens there" (4) for a server, but 1.
- */
-static int serve_fail(const char *what, int err)
-{
-	cli_error(CMD, "%s: %s", what, net_strerror(err));
-	return net_exit_status(err) == EXIT_NORESOLVE ? EXIT_NORESOLVE
-						      : EXIT_FAIL;
-}
-
 /* One CIDR a line; blank lines and # comments are skipped. */
 static int read_cidr_file(struct cidrs *list, const char *path)
 {
@@ -280,7 +268,7 @@ static int read_cidr_file(struct cidrs *list, const char *path)
 	int r = 0;
 
 	if (!f)
-		return serve_fail(path, -errno);
+		return cli_fail(CMD, path, -errno);
 	while (r == 0 && fgets(line, sizeof(line), f)) {
 		char *p = line, *end;
 
@@ -300,7 +288,7 @@ static int read_cidr_file(struct cidrs *list, const char *path)
 		r = add_cidr(list, p, where);
 	}
 	if (r == 0 && ferror(f))
-		r = serve_fail(path, -EIO);
+		r = cli_fail(CMD, path, -EIO);
 	fclose(f);
 	return r;
 }
@@ -923,14 +911,14 @@ static int open_listener(const struct opts *o, int *ret_fd)
 					 o->unix_path, why);
 		r = net_listen_unix(o->unix_path, &lo, ret_fd);
 		if (r < 0 && sockopt_list_failed(&o->sockopts))
-			return serve_fail(sockopt_list_failed(&o->sockopts), r);
+			return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
 		if (r == -EEXIST) {
 			/* Whatever it is, it is not ours to remove. */
 			cli_error(CMD, "%s: exists and is not a socket",
 				  o->unix_path);
 			return EXIT_FAIL;
 		}
-		return r < 0 ? serve_fail(o->unix_path, r) : 0;
+		return r < 0 ? cli_fail(CMD, o->unix_path, r) : 0;
 	}
 	r = parse_port(o->tcp_port, "tcp", &port, &why);
 	if (r < 0 && err_is_eai(r))
@@ -940,12 +928,12 @@ static int open_listener(const struct opts *o, int *ret_fd)
 				 why);
 	r = net_listen(o->bind, o->tcp_port, &lo, ret_fd);
 	if (r < 0 && sockopt_list_failed(&o->sockopts))
-		return serve_fail(sockopt_list_failed(&o->sockopts), r);
+		return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "listen on %s%s%s",
 			 o->bind ? o->bind : "port ", o->bind ? ":" : "",
 			 o->tcp_port);
-		return serve_fail(what, r);
+		return cli_fail(CMD, what, r);
 	}
 	return 0;
 }
@@ -1027,7 +1015,7 @@ int cmd_serve(int argc, char **argv)
 	if (o.trace_path) {
 		o.so.trace = fopen(o.trace_path, "we");
 		if (!o.so.trace) {
-			r = serve_fail(o.trace_path, -errno);
+			r = cli_fail(CMD, o.trace_path, -errno);
 			goto out;
 		}
 		o.so.trace_json = o.json;
@@ -1057,7 +1045,7 @@ int cmd_serve(int argc, char **argv)
 		unlink_ours(o.unix_path, &made);
 out:
 	if (o.so.trace && fclose(o.so.trace) != 0 && r == 0)
-		r = serve_fail(o.trace_path, -errno);
+		r = cli_fail(CMD, o.trace_path, -errno);
 	opts_free(&o);
 	return r;
 }

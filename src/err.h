@@ -31,6 +31,13 @@ static inline int err_to_eai(int err)
 	return err + ERR_EAI_BASE;
 }
 
+/*
+ * connect() to a Unix socket path that does not exist.  It reads as ENOENT
+ * but means "nothing listens there" (exit 4), while ENOENT anywhere else -
+ * a file of our own, an unknown TCP_CONGESTION - is an ordinary failure.
+ */
+#define ERR_NO_LISTENER_PATH (-ERR_EAI_BASE + 1000)
+
 /* Exit statuses of SPEC section 1. */
 enum {
 	EXIT_OK = 0,

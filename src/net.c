@@ -23,6 +23,8 @@ const char *net_strerror(int err)
 {
 	if (err_is_eai(err))
 		return gai_strerror(err_to_eai(err));
+	if (err == ERR_NO_LISTENER_PATH)
+		return strerror(ENOENT);
 	return strerror(-err);
 }
 
@@ -39,9 +41,10 @@ int net_exit_status(int err)
 			return EXIT_NORESOLVE;
 		}
 	}
+	if (err == ERR_NO_LISTENER_PATH)
+		return EXIT_REFUSED;
 	switch (-err) {
 	case ECONNREFUSED:
-	case ENOENT: /* a Unix socket path that does not exist */
 		return EXIT_REFUSED;
 	case ETIMEDOUT:
 		return EXIT_TIMEOUT;
@@ -255,7 +258,7 @@ int net_connect_unix(const char *path, const struct net_connect_opts *o,
 		return r;
 	r = connect_one((struct sockaddr *)&sun, len, AF_UNIX, o, ret_fd);
 	/* An abstract name nobody listens on is refused; a path is ENOENT. */
-	return r;
+	return r == -ENOENT ? ERR_NO_LISTENER_PATH : r;
 }
 
 static int listen_on(const struct sockaddr *sa, socklen_t len, int family,

@@ -549,7 +549,8 @@ Test(net, unix_connect_nothing_there)
 
 	snprintf(path, sizeof(path), "%s/none", dir);
 	r = net_connect_unix(path, &o, &fd);
-	cr_assert_eq(r, -ENOENT, "%s", net_strerror(r));
+	cr_assert_eq(r, ERR_NO_LISTENER_PATH, "%s", net_strerror(r));
+	cr_assert_str_eq(net_strerror(r), "No such file or directory");
 	cr_assert_eq(net_exit_status(r), 4);
 	/* A stale socket file: refused, also "nothing listens there". */
 	cr_assert_eq(net_listen_unix(path, &unix_stream, &lfd), 0);
@@ -706,7 +707,10 @@ static struct err_case err_cases[] = {
 	{0, 0, NULL},
 	{5, 0, NULL},
 	{-ECONNREFUSED, 4, "Connection refused"},
-	{-ENOENT, 4, "No such file or directory"},
+	/* A missing file of our own is a failure; only a Unix socket path
+	 * nobody listens on is "nothing listens there". */
+	{-ENOENT, 1, "No such file or directory"},
+	{ERR_NO_LISTENER_PATH, 4, "No such file or directory"},
 	{-ETIMEDOUT, 5, "Connection timed out"},
 	{-EADDRINUSE, 1, "Address already in use"},
 	{-EACCES, 1, "Permission denied"},
