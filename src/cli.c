@@ -7,13 +7,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "net.h"
 
-__attribute__((format(printf, 2, 0))) static void
-verror(const char *cmd, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void verror(const char *cmd,
+							 const char *fmt,
+							 va_list ap)
 {
 	fflush(stdout);
 	fputs("sockctl: ", stderr);
@@ -79,6 +81,35 @@ int cli_help(const char *cmd)
 		return EXIT_OK;
 	}
 	return EXIT_USAGE;
+}
+
+int cli_sockopt_arg(const char *cmd, struct cli_sockopts *a, const char *arg)
+{
+	const char **v = realloc(a->args, (a->n + 1) * sizeof(*v));
+
+	if (!v)
+		return cli_fail(cmd, "memory", -ENOMEM);
+	v[a->n++] = arg;
+	a->args = v;
+	return 0;
+}
+
+int cli_sockopts_parse(const char *cmd, const struct cli_sockopts *a,
+		       unsigned kinds, struct sockopt_list *out)
+{
+	char err[SOCKOPT_ERRLEN];
+
+	for (size_t i = 0; i < a->n; i++)
+		if (sockopt_list_add(out, a->args[i], kinds, err) < 0)
+			return cli_usage(cmd, "%s", err);
+	return 0;
+}
+
+void cli_sockopts_free(struct cli_sockopts *a)
+{
+	free(a->args);
+	a->args = NULL;
+	a->n = 0;
 }
 
 int cli_finish(int status)

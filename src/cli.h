@@ -11,11 +11,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "sockopt.h"
+
 struct cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
-	const char *help;	/* full usage text, printed by --help */
+	const char *help; /* full usage text, printed by --help */
 };
 
 extern const struct cmd cmd_table[];
@@ -50,6 +52,21 @@ int cli_fail(const char *cmd, const char *what, int err);
 int cli_bad_option(const char *cmd, int c, char **argv);
 /* Print a command's --help text to stdout; returns 0. */
 int cli_help(const char *cmd);
+/*
+ * -o NAME=VALUE arguments as typed: which socket kind they name is known
+ * only once every flag (--unix, -4, -6) has been read.
+ */
+struct cli_sockopts {
+	const char **args;
+	size_t n;
+};
+
+int cli_sockopt_arg(const char *cmd, struct cli_sockopts *a, const char *arg);
+/* Parse them all for kinds into out; a bad one is a usage error. */
+int cli_sockopts_parse(const char *cmd, const struct cli_sockopts *a,
+		       unsigned kinds, struct sockopt_list *out);
+void cli_sockopts_free(struct cli_sockopts *a);
+
 /* Flush stdout; a write error there (full disk, closed pipe) is exit 1. */
 int cli_finish(int status);
 

@@ -116,6 +116,7 @@ struct opts {
 	int64_t connect_ms; /* -1: as long as the kernel tries */
 	uint64_t retries;
 	int64_t retry_delay_ms;
+	struct cli_sockopts sockopt_args; /* -o, parsed once the kind is known */
 	struct sockopt_list sockopts;
 	const char *prompt;
 	enum eol eol;
@@ -412,8 +413,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->no_splice = true;
 		return 0;
 	case 'o':
-		/* Checked once the socket kind is known (--unix, -4, -6). */
-		return 0;
+		return cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 	case OPT_JSON:
 		o->json = true;
 		return 0;
@@ -441,23 +441,6 @@ static unsigned sockopt_kinds(const struct opts *o)
 	return SOCKOPT_TCP | SOCKOPT_TCP6;
 }
 
-/* A second pass over argv for -o, now that the kind is known. */
-static int parse_sockopts(int argc, char **argv, struct opts *o)
-{
-	char err[SOCKOPT_ERRLEN];
-	int c;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":IzC46s:p:w:i:xo:vqh", longopts,
-				NULL)) != -1) {
-		if (c == 'o' && sockopt_list_add(&o->sockopts, optarg,
-						 sockopt_kinds(o), err) < 0)
-			return cli_usage(CMD, "%s", err);
-	}
-	return 0;
-}
-
 /* Returns 0 to go on, -1 after --help, or an exit status > 0. */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -475,11 +458,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if ((r = parse_one(o, c, argv)))
 			return r;
 	}
-	r = optind;
-	if ((c = parse_sockopts(argc, argv, o)))
-		return c;
-	optind = r;
-	return 0;
+	return cli_sockopts_parse(CMD, &o->sockopt_args, sockopt_kinds(o),
+				  &o->sockopts);
 }
 
 /* ---- checking what was asked ---- */
@@ -1271,5 +1251,6 @@ int cmd_connect(int argc, char **argv)
 out:
 	free(o.send);
 	sockopt_list_free(&o.sockopts);
+	cli_sockopts_free(&o.sockopt_args);
 	return r < 0 ? EXIT_OK : r;
 }

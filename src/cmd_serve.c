@@ -188,8 +188,7 @@ struct opts {
 	const char *trace_path;
 	struct cidrs allow, deny;
 	char *prefix, *banner;
-	const char **sockopt_args; /* -o, parsed once --unix is known */
-	size_t nsockopt_args;
+	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
 	struct sockopt_list sockopts;
 	/* A terminal on stdin (--relay, --chat): the operator's prompt. */
 	struct prompt *prompt;
@@ -204,20 +203,8 @@ static void opts_free(struct opts *o)
 	free(o->deny.v);
 	free(o->prefix);
 	free(o->banner);
-	free(o->sockopt_args);
+	cli_sockopts_free(&o->sockopt_args);
 	sockopt_list_free(&o->sockopts);
-}
-
-static int add_sockopt_arg(struct opts *o, const char *arg)
-{
-	const char **v =
-		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
-
-	if (!v)
-		abort();
-	v[o->nsockopt_args++] = arg;
-	o->sockopt_args = v;
-	return 0;
 }
 
 /* -o NAME=VALUE for the kind of socket that listens. */
@@ -225,13 +212,8 @@ static int parse_sockopts(struct opts *o)
 {
 	unsigned kinds =
 		o->unix_path ? SOCKOPT_UNIX : SOCKOPT_TCP | SOCKOPT_TCP6;
-	char err[SOCKOPT_ERRLEN];
 
-	for (size_t i = 0; i < o->nsockopt_args; i++)
-		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
-				     err) < 0)
-			return cli_usage(CMD, "%s", err);
-	return 0;
+	return cli_sockopts_parse(CMD, &o->sockopt_args, kinds, &o->sockopts);
 }
 
 static int set_mode(struct opts *o, enum server_mode m, const char *flag)
@@ -350,7 +332,7 @@ static int parse_option(struct opts *o, int c, char **argv)
 		o->family = AF_INET6;
 		break;
 	case 'o':
-		r = add_sockopt_arg(o, optarg);
+		r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 		break;
 	case OPT_BACKLOG:
 		r = parse_count("--backlog", optarg, 1 << 30, &n);

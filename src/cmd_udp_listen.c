@@ -125,8 +125,7 @@ struct opts {
 	uint64_t count; /* 0: no limit */
 	int verbose; /* -1 quiet */
 	char port[PARSE_PORT_MAX];
-	const char **sockopt_args; /* -o, parsed once --unix is known */
-	size_t nsockopt_args;
+	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
 	struct sockopt_list sockopts;
 };
 
@@ -305,30 +304,13 @@ bad:
 			 o->group_arg);
 }
 
-static int add_sockopt_arg(struct opts *o, const char *arg)
-{
-	const char **v =
-		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
-
-	if (!v)
-		return cli_fail(CMD, "memory", -ENOMEM);
-	v[o->nsockopt_args++] = arg;
-	o->sockopt_args = v;
-	return 0;
-}
-
 /* -o NAME=VALUE for the socket kind this command opens. */
 static int parse_sockopts(struct opts *o)
 {
 	unsigned kinds =
 		o->unix_path ? SOCKOPT_UNIX_DGRAM : SOCKOPT_UDP | SOCKOPT_UDP6;
-	char err[SOCKOPT_ERRLEN];
 
-	for (size_t i = 0; i < o->nsockopt_args; i++)
-		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
-				     err) < 0)
-			return cli_usage(CMD, "%s", err);
-	return 0;
+	return cli_sockopts_parse(CMD, &o->sockopt_args, kinds, &o->sockopts);
 }
 
 /* Returns 0 to go on, -1 after --help, or an exit status > 0. */
@@ -389,7 +371,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->count = 1;
 			break;
 		case 'o':
-			r = add_sockopt_arg(o, optarg);
+			r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -1086,7 +1068,7 @@ int cmd_udp_listen(int argc, char **argv)
 	if (r == 0)
 		r = serve(&o);
 	sockopt_list_free(&o.sockopts);
-	free(o.sockopt_args);
+	cli_sockopts_free(&o.sockopt_args);
 	free(o.prefix);
 	return r < 0 ? EXIT_OK : r;
 }

@@ -110,8 +110,7 @@ struct opts {
 	int verbose;
 	char host[PARSE_HOST_MAX];
 	char port[PARSE_PORT_MAX];
-	const char **sockopt_args; /* -o, parsed once --unix is known */
-	size_t nsockopt_args;
+	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
 	struct sockopt_list sockopts;
 };
 
@@ -229,30 +228,13 @@ static int set_source_port(struct opts *o, const char *arg)
 	return 0;
 }
 
-static int add_sockopt_arg(struct opts *o, const char *arg)
-{
-	const char **v =
-		realloc(o->sockopt_args, (o->nsockopt_args + 1) * sizeof(*v));
-
-	if (!v)
-		return cli_fail(CMD, "memory", -ENOMEM);
-	v[o->nsockopt_args++] = arg;
-	o->sockopt_args = v;
-	return 0;
-}
-
 /* -o NAME=VALUE for the socket kind this command opens. */
 static int parse_sockopts(struct opts *o)
 {
 	unsigned kinds =
 		o->unix_path ? SOCKOPT_UNIX_DGRAM : SOCKOPT_UDP | SOCKOPT_UDP6;
-	char err[SOCKOPT_ERRLEN];
 
-	for (size_t i = 0; i < o->nsockopt_args; i++)
-		if (sockopt_list_add(&o->sockopts, o->sockopt_args[i], kinds,
-				     err) < 0)
-			return cli_usage(CMD, "%s", err);
-	return 0;
+	return cli_sockopts_parse(CMD, &o->sockopt_args, kinds, &o->sockopts);
 }
 
 static int parse_one(struct opts *o, int c, char **argv)
@@ -306,7 +288,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 	case OPT_JSON:
 		return set_fmt(o, DGRAM_JSON);
 	case 'o':
-		r = add_sockopt_arg(o, optarg);
+		r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 		break;
 	case 'v':
 		o->verbose = 1;
@@ -1218,7 +1200,7 @@ int cmd_udp_send(int argc, char **argv)
 	if (r == 0)
 		r = run(&o);
 	sockopt_list_free(&o.sockopts);
-	free(o.sockopt_args);
+	cli_sockopts_free(&o.sockopt_args);
 	for (size_t i = 0; i < o.nmsgs; i++)
 		free(o.msgs[i].data);
 	free(o.msgs);
