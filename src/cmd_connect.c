@@ -1062,7 +1062,6 @@ static int start_timers(struct session *s)
 	    !(s->progress_t = loop_timer_add(s->loop, s->prog_tty ? 250 : 1000,
 					     on_progress, s)))
 		return cli_fail(CMD, "timer", -ENOMEM);
-	loop_signal(s->loop, SIGUSR1, on_usr1, s);
 	if (s->interactive) {
 		/* The terminal must be given back before we go. */
 		loop_signal(s->loop, SIGINT, on_stop_signal, s);
@@ -1203,6 +1202,12 @@ static int run_session(struct opts *o, int sock, bool interactive)
 		close(sock);
 		return cli_fail(CMD, "event loop", -ENOMEM);
 	}
+	/*
+	 * SIGUSR1 is taken over before anything is printed: a script that
+	 * signals once it sees `connected to` must never kill us with it.
+	 * (It is only handled from loop_run, once the relay exists.)
+	 */
+	loop_signal(s.loop, SIGUSR1, on_usr1, &s);
 	announce(&s);
 	r = setup(&s);
 	if (r) {
