@@ -603,3 +603,51 @@ double harness_now(void)
 {
 	return (double)now_ms() / 1000;
 }
+
+/* ---- added for the reliability tests ---- */
+
+/* Take the complete lines off the front of p->obuf, looking for needle. */
+static char *take_lines(struct proc *p, const char *needle, size_t *dropped)
+{
+	size_t nlen = strlen(needle), off = 0;
+	char *found = NULL;
+
+	if (!p->obuf)
+		return NULL;
+	while (off < p->olen) {
+		char *line = p->obuf + off;
+		char *nl = memchr(line, '\n', p->olen - off);
+
+		if (!nl)
+			break;
+		off = (size_t)(nl - p->obuf) + 1;
+		if (memmem(line, (size_t)(nl - line), needle, nlen)) {
+			found = strndup(line, (size_t)(nl - line));
+			break;
+		}
+		if (dropped)
+			(*dropped)++;
+	}
+	memmove(p->obuf, p->obuf + off, p->olen - off);
+	p->olen -= off;
+	if (p->obuf)
+		p->obuf[p->olen] = '\0';
+	return found;
+}
+
+char *proc_wait_out_line(struct proc *p, const char *needle, size_t *dropped,
+			 int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *line = take_lines(p, needle, dropped);
+		long long left = deadline - now_ms();
+
+		if (line)
+			return line;
+		if (left <= 0 || (p->out < 0 && p->err < 0))
+			return NULL;
+		proc_pump(p, (int)(left > 100 ? 100 : left));
+	}
+}

@@ -103,4 +103,17 @@ int proc_port_after(struct proc *p, const char *marker, int timeout_ms);
 /* Seconds on the monotonic clock, for lower bounds on pacing. */
 double harness_now(void);
 
+/* ---- added for the reliability tests ---- */
+
+/*
+ * For a child that prints megabytes: wait until a whole stdout line holds
+ * needle.  Lines before it are dropped from p->obuf as they are read (each
+ * byte is looked at once, so waiting costs no more than the output), and
+ * counted in *dropped when it is not NULL.  Returns the line that matched,
+ * without its newline (caller frees; it is dropped too), or NULL when time
+ * ran out.
+ */
+char *proc_wait_out_line(struct proc *p, const char *needle, size_t *dropped,
+			 int timeout_ms);
+
 #endif
