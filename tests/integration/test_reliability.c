@@ -715,13 +715,24 @@ Test(reliability, udp_flood_does_not_stall_the_listener)
 		   "t.bind(('127.0.0.1', 0))\n"
 		   "print('FLOODED', lost, 'PORT', t.getsockname()[1], "
 		   "flush=True)\n"
-		   "t.sendto(b'after the flood', dst)\n"
-		   "t.sendto(b'B' * 60000, dst)\n"
-		   "sys.stdin.readline()\n",
+		   "for msg in (b'after the flood', b'B' * 60000):\n"
+		   "    for i in range(200):\n"
+		   "        t.sendto(msg, dst)\n"
+		   "        if select.select([0], [], [], 0.05)[0]:\n"
+		   "            os.read(0, 16)\n"
+		   "            break\n"
+		   "    else:\n"
+		   "        raise SystemExit('not seen: %r' % msg[:20])\n",
 		ps, NULL);
-	/* The listener's stdout is drained (and counted) while the flood
-	 * runs; then the later sender's datagrams must come through. */
-	end = harness_now() + 60;
+	/*
+	 * The listener's stdout is drained (and counted) while the flood
+	 * runs; then the later sender's datagrams must come through.  UDP
+	 * may drop any datagram while the socket's buffer is still full of
+	 * flood, so the later sender repeats each (20 a second) until it is
+	 * seen: what is tested is that the listener gets to it, not that
+	 * the kernel kept the first copy.
+	 */
+	end = harness_now() + 40;
 	line = NULL;
 	while (!line && harness_now() < end) {
 		proc_pump(py, 1);
@@ -733,10 +744,12 @@ Test(reliability, udp_flood_does_not_stall_the_listener)
 	snprintf(want, sizeof(want), "127.0.0.1:%d: after the flood", port2);
 	cr_assert_str_eq(line, want);
 	free(line);
+	proc_puts(py, "\n");
 	/* Every line before it was one of the flood. */
 	cr_assert(lines > 0 && lines <= 200000, "%zu", lines);
 	line = proc_wait_out_line(l, " (truncated, ", NULL, T);
 	cr_assert(line, "no truncation line");
+	proc_puts(py, "\n");
 	snprintf(want, sizeof(want), "127.0.0.1:%d: ", port2);
 	cr_assert(!strncmp(line, want, strlen(want)), "%.80s", line);
 	cr_assert_eq(strlen(line),
@@ -746,7 +759,6 @@ Test(reliability, udp_flood_does_not_stall_the_listener)
 		!strcmp(line + strlen(line) - 25, " (truncated, 60000 bytes)"),
 		"%s", line + strlen(line) - 30);
 	free(line);
-	proc_puts(py, "\n");
 	cr_assert_eq(proc_wait_exit(py, T), 0, "%s", py->ebuf);
 	proc_free(py);
 	proc_signal(l, SIGTERM);
