@@ -323,6 +323,8 @@ static int parse_option(struct opts *o, int c, char **argv)
 		o->unix_path = optarg;
 		break;
 	case 'b':
+		if (!*optarg)
+			return cli_usage(CMD, "empty --bind address");
 		o->bind = optarg;
 		break;
 	case '4':

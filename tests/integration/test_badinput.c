@@ -103,6 +103,28 @@ static const struct bad table[] = {
 	{{"udp-listen", "--prefix", "a", "--timestamp", "0", NULL}},
 	{{"udp-listen", "-b", "", "0", NULL}},
 	{{"udp-listen", "-o", "SO_LINGER=maybe", "0", NULL}},
+	/* serve */
+	{{"serve", NULL}},
+	{{"serve", "--tcp", "70000", NULL}},
+	{{"serve", "--tcp", "-1", NULL}},
+	{{"serve", "--tcp", "", NULL}},
+	{{"serve", "--tcp", "0", "--unix", "/tmp/sockctl-never", NULL}},
+	{{"serve", "--tcp", "0", "extra", NULL}},
+	{{"serve", "--tcp", "0", "--banner", "\\q", NULL}},
+	{{"serve", "--tcp", "0", "--prefix", "\\x1", NULL}},
+	{{"serve", "--tcp", "0", "--allow", "10.0.0.0/33", NULL}},
+	{{"serve", "--tcp", "0", "--deny", "nonsense", NULL}},
+	{{"serve", "--tcp", "0", "--allow", "", NULL}},
+	{{"serve", "--tcp", "0", "-m", "-1", NULL}},
+	{{"serve", "--tcp", "0", "-i", "-1", NULL}},
+	{{"serve", "--tcp", "0", "-w", "soon", NULL}},
+	{{"serve", "--tcp", "0", "--backlog", "x", NULL}},
+	{{"serve", "--tcp", "0", "--echo", "--chat", NULL}},
+	{{"serve", "--tcp", "0", "--log-format", "xml", NULL}},
+	{{"serve", "--tcp", "0", "-b", "", NULL}},
+	{{"serve", "--tcp", "0", "-o", "nosuch=1", NULL}},
+	{{"serve", "--tcp", "0", "-N", NULL}},
+	{{"serve", "--tcp", NULL}},
 };
 
 static char *joined(const char *const *argv)
