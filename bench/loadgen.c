@@ -88,8 +88,8 @@ static int resolve(const char *host, const char *port, int type,
 static void conn_send(struct conn *c)
 {
 	while (c->sent < size) {
-		ssize_t n =
-		    send(c->fd, c->out + c->sent, size - c->sent, MSG_NOSIGNAL);
+		ssize_t n = send(c->fd, c->out + c->sent, size - c->sent,
+				 MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)

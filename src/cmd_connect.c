@@ -116,7 +116,8 @@ struct opts {
 	int64_t connect_ms; /* -1: as long as the kernel tries */
 	uint64_t retries;
 	int64_t retry_delay_ms;
-	struct cli_sockopts sockopt_args; /* -o, parsed once the kind is known */
+	struct cli_sockopts
+		sockopt_args; /* -o, parsed once the kind is known */
 	struct sockopt_list sockopts;
 	const char *prompt;
 	enum eol eol;

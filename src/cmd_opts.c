@@ -334,8 +334,7 @@ static int get(const struct opts *o, int n, char **names)
 }
 
 /* The value as typed, escaped: it goes to a terminal. */
-static void fail_set(const struct sockopt_setting *s, const char *what,
-		     int err)
+static void fail_set(const struct sockopt_setting *s, const char *what, int err)
 {
 	struct sbuf text = SBUF_INIT;
 

@@ -39,7 +39,8 @@ const char cmd_resolve_help[] =
 	"  -4, -6                 IPv4 / IPv6 results only\n"
 	"  -t, --type TYPE        stream, dgram or raw\n"
 	"      --passive          AI_PASSIVE: addresses to bind to\n"
-	"      --canonname        AI_CANONNAME: print the canonical name first\n"
+	"      --canonname        AI_CANONNAME: print the canonical name "
+	"first\n"
 	"      --numeric-host     AI_NUMERICHOST / NI_NUMERICHOST\n"
 	"      --numeric-serv     AI_NUMERICSERV / NI_NUMERICSERV\n"
 	"      --v4mapped         AI_V4MAPPED\n"
@@ -57,8 +58,10 @@ const char cmd_resolve_help[] =
 	"      --protocol P       a protocol by name or number\n"
 	"      --hostname         this host's name (gethostname)\n"
 	"      --fqdn             this host's fully qualified name\n"
-	"      --pton ADDR        an address as hex, network order (inet_pton)\n"
-	"      --ntop HEX         8 or 32 hex digits as an address (inet_ntop)\n"
+	"      --pton ADDR        an address as hex, network order "
+	"(inet_pton)\n"
+	"      --ntop HEX         8 or 32 hex digits as an address "
+	"(inet_ntop)\n"
 	"      --byteorder N      N, htons(N) and htonl(N)\n"
 	"\n"
 	"Common options:\n"
@@ -81,7 +84,7 @@ enum mode {
 
 struct opts {
 	enum mode mode;
-	const char *arg;	/* the argument of --service, --pton, ... */
+	const char *arg; /* the argument of --service, --pton, ... */
 	int family;
 	int socktype;
 	int ai_flags;
@@ -89,9 +92,9 @@ struct opts {
 	bool json;
 	/* The first option seen of each kind, to refuse the ones that do
 	 * not apply to the lookup asked for (rather than ignore them). */
-	const char *fwd_opt;	/* getaddrinfo only */
-	const char *rev_opt;	/* getnameinfo only */
-	const char *addr_opt;	/* either of them */
+	const char *fwd_opt; /* getaddrinfo only */
+	const char *rev_opt; /* getnameinfo only */
+	const char *addr_opt; /* either of them */
 };
 
 enum {
@@ -176,8 +179,10 @@ static int parse_type(const char *s, int *ret)
 	else if (!strcmp(s, "raw"))
 		*ret = SOCK_RAW;
 	else
-		return cli_usage(CMD, "invalid type '%s': expected stream, "
-				      "dgram or raw", s);
+		return cli_usage(CMD,
+				 "invalid type '%s': expected stream, "
+				 "dgram or raw",
+				 s);
 	return 0;
 }
 
@@ -378,7 +383,8 @@ static int forward(const struct opts *o, int argc, char **argv)
 		uint16_t port;
 
 		/* For the port; the text is the C library's own, so that a
-		 * v4-mapped address stays ::ffff:127.0.0.1 and a scope stays. */
+		 * v4-mapped address stays ::ffff:127.0.0.1 and a scope stays.
+		 */
 		net_addr_host(a->ai_addr, a->ai_addrlen, host, &port);
 		getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof(host), NULL,
 			    0, NI_NUMERICHOST);
@@ -484,8 +490,10 @@ static int service(const struct opts *o)
 		*slash = '\0';
 		proto = slash + 1;
 		if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
-			return cli_usage(CMD, "invalid protocol '%s': expected "
-					      "tcp or udp", proto);
+			return cli_usage(CMD,
+					 "invalid protocol '%s': expected "
+					 "tcp or udp",
+					 proto);
 	}
 	if (isdigit((unsigned char)name[0])) {
 		if (parse_port(name, proto, &port, &why) < 0)
@@ -528,8 +536,9 @@ static int protocol(const struct opts *o)
 		return cli_usage(CMD, "invalid protocol: empty");
 	if (isdigit((unsigned char)o->arg[0])) {
 		if (parse_uint(o->arg, 0, 255, &num, NULL) < 0)
-			return cli_usage(CMD, "invalid protocol number '%s': "
-					      "must be between 0 and 255",
+			return cli_usage(CMD,
+					 "invalid protocol number '%s': "
+					 "must be between 0 and 255",
 					 o->arg);
 		pe = getprotobynumber((int)num);
 	} else {
@@ -582,8 +591,8 @@ static int hostname(const struct opts *o)
 	/* As `hostname --fqdn`: the canonical name, else the plain name. */
 	if (net_resolve(name, NULL, AF_UNSPEC, SOCK_STREAM, AI_CANONNAME,
 			&ai) == 0) {
-		print_word(o, "fqdn", ai->ai_canonname ? ai->ai_canonname
-						       : name);
+		print_word(o, "fqdn",
+			   ai->ai_canonname ? ai->ai_canonname : name);
 		freeaddrinfo(ai);
 	} else {
 		print_word(o, "fqdn", name);
@@ -602,8 +611,10 @@ static int pton(const struct opts *o)
 		family = AF_INET6;
 		n = 16;
 		if (inet_pton(AF_INET6, o->arg, buf) != 1)
-			return cli_usage(CMD, "invalid address '%s': not an "
-					      "IPv4 or IPv6 address", o->arg);
+			return cli_usage(CMD,
+					 "invalid address '%s': not an "
+					 "IPv4 or IPv6 address",
+					 o->arg);
 	}
 	for (size_t i = 0; i < n; i++)
 		sbuf_addf(&hex, "%02x", buf[i]);
@@ -626,12 +637,16 @@ static int ntop(const struct opts *o)
 	struct sbuf b = SBUF_INIT;
 
 	if (n != 8 && n != 32)
-		return cli_usage(CMD, "invalid hex '%s': expected 8 (IPv4) or "
-				      "32 (IPv6) hex digits", o->arg);
+		return cli_usage(CMD,
+				 "invalid hex '%s': expected 8 (IPv4) or "
+				 "32 (IPv6) hex digits",
+				 o->arg);
 	for (size_t i = 0; i < n; i++)
 		if (!isxdigit((unsigned char)o->arg[i]))
-			return cli_usage(CMD, "invalid hex '%s': not a hex "
-					      "digit '%c'", o->arg, o->arg[i]);
+			return cli_usage(CMD,
+					 "invalid hex '%s': not a hex "
+					 "digit '%c'",
+					 o->arg, o->arg[i]);
 	for (size_t i = 0; i < n / 2; i++) {
 		unsigned v;
 
@@ -660,8 +675,8 @@ static int byteorder(const struct opts *o)
 				 o->arg, why);
 	l = htonl((uint32_t)v);
 	if (o->json) {
-		sbuf_addf(&b, "{\"value\":%llu,\"htons\":",
-			  (unsigned long long)v);
+		sbuf_addf(&b,
+			  "{\"value\":%llu,\"htons\":", (unsigned long long)v);
 		if (v <= UINT16_MAX)
 			sbuf_addf(&b, "%u", htons((uint16_t)v));
 		else
@@ -689,9 +704,8 @@ static int check_operands(const struct opts *o, int n)
 		max = 2;
 	}
 	if (n < min)
-		return cli_usage(CMD, o->mode == MODE_FORWARD
-					      ? "missing NAME"
-					      : "missing ADDR");
+		return cli_usage(CMD, o->mode == MODE_FORWARD ? "missing NAME"
+							      : "missing ADDR");
 	if (n > max)
 		return cli_usage(CMD, "too many arguments");
 	return 0;

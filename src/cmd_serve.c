@@ -895,7 +895,8 @@ static int open_listener(const struct opts *o, int *ret_fd)
 					 o->unix_path, why);
 		r = net_listen_unix(o->unix_path, &lo, ret_fd);
 		if (r < 0 && sockopt_list_failed(&o->sockopts))
-			return cli_fail(CMD, sockopt_list_failed(&o->sockopts), r);
+			return cli_fail(CMD, sockopt_list_failed(&o->sockopts),
+					r);
 		if (r == -EEXIST) {
 			/* Whatever it is, it is not ours to remove. */
 			cli_error(CMD, "%s: exists and is not a socket",

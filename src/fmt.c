@@ -242,7 +242,8 @@ static void hexdump_line(struct sbuf *b, uint64_t offset,
 		if (i == 8)
 			sbuf_addc(b, ' ');
 		if (i < n) {
-			char hx[3] = {' ', hexdig[p[i] >> 4], hexdig[p[i] & 15]};
+			char hx[3] = {' ', hexdig[p[i] >> 4],
+				      hexdig[p[i] & 15]};
 			sbuf_add(b, hx, 3);
 		} else {
 			sbuf_add(b, "   ", 3);
@@ -254,8 +255,7 @@ static void hexdump_line(struct sbuf *b, uint64_t offset,
 	sbuf_add(b, "|\n", 2);
 }
 
-void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data,
-		 size_t len)
+void fmt_hexdump(struct sbuf *b, uint64_t *offset, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 

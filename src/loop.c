@@ -18,7 +18,7 @@ struct watcher {
 	loop_fd_fn fn;
 	void *arg;
 	uint32_t events;
-	uint32_t gen;		/* tells a stale epoll event from a new fd */
+	uint32_t gen; /* tells a stale epoll event from a new fd */
 	bool active;
 	/* Registered with epoll.  A quiet watcher (events 0) is not: epoll
 	 * reports EPOLLHUP and EPOLLERR whatever the mask says, and a paused
@@ -30,9 +30,9 @@ struct loop_timer {
 	int64_t when;
 	loop_timer_fn fn;
 	void *arg;
-	long heap_idx;		/* -1 when not pending */
-	uint64_t seq;		/* when it was armed, see run_timers() */
-	struct loop_timer *prev, *next;	/* every timer, for loop_free */
+	long heap_idx; /* -1 when not pending */
+	uint64_t seq; /* when it was armed, see run_timers() */
+	struct loop_timer *prev, *next; /* every timer, for loop_free */
 };
 
 struct loop {
@@ -48,7 +48,7 @@ struct loop {
 	struct loop_timer **heap;
 	size_t nheap, capheap;
 	struct loop_timer *timers;
-	uint64_t timer_seq;	/* counts every arming of a timer */
+	uint64_t timer_seq; /* counts every arming of a timer */
 	int64_t now;
 	bool stop;
 	int status;
@@ -416,7 +416,8 @@ int loop_run(struct loop *l)
 			uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
 			struct watcher *w = watcher_of(l, fd);
 
-			/* Gone, replaced, or made quiet earlier in this batch. */
+			/* Gone, replaced, or made quiet earlier in this batch.
+			 */
 			if (!w || w->gen != gen || !w->events)
 				continue;
 			w->fn(l, fd, ev[i].events, w->arg);

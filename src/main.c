@@ -23,8 +23,8 @@ const struct cmd cmd_table[] = {
 	 cmd_udp_send_help},
 	{"udp-listen", cmd_udp_listen, "UDP (or Unix datagram) server",
 	 cmd_udp_listen_help},
-	{"resolve", cmd_resolve, "look up names, addresses, services, protocols",
-	 cmd_resolve_help},
+	{"resolve", cmd_resolve,
+	 "look up names, addresses, services, protocols", cmd_resolve_help},
 	{"opts", cmd_opts, "list, get and set socket options", cmd_opts_help},
 };
 const size_t cmd_count = sizeof(cmd_table) / sizeof(cmd_table[0]);
@@ -39,11 +39,12 @@ static const struct cmd *find_cmd(const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: sockctl [-h|--help] [-V|--version] COMMAND [ARGS...]\n"
-		   "       sockctl help [COMMAND]\n"
-		   "       sockctl COMMAND --help\n"
-		   "\n"
-		   "Commands:\n");
+	fprintf(f,
+		"Usage: sockctl [-h|--help] [-V|--version] COMMAND [ARGS...]\n"
+		"       sockctl help [COMMAND]\n"
+		"       sockctl COMMAND --help\n"
+		"\n"
+		"Commands:\n");
 	for (size_t i = 0; i < cmd_count; i++)
 		fprintf(f, "  %-12s %s\n", cmd_table[i].name,
 			cmd_table[i].summary);

@@ -229,7 +229,8 @@ int net_connect(const char *host, const char *port,
 
 	r = net_resolve(host, port, o->family, o->socktype, AI_ADDRCONFIG, &ai);
 	if (r < 0)
-		/* Without AI_ADDRCONFIG loopback-only hosts still resolve ::1. */
+		/* Without AI_ADDRCONFIG loopback-only hosts still resolve ::1.
+		 */
 		r = net_resolve(host, port, o->family, o->socktype, 0, &ai);
 	if (r < 0)
 		return r;
@@ -273,8 +274,8 @@ static int listen_on(const struct sockaddr *sa, socklen_t len, int family,
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto out_errno;
 	if (family == AF_INET6 && v6only >= 0 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
-		       sizeof(v6only)) < 0)
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) <
+		    0)
 		goto out_errno;
 	if (o->prepare && (r = o->prepare(fd, family, o->arg)) < 0)
 		goto out_close;

@@ -32,11 +32,11 @@ int net_resolve(const char *host, const char *port, int family, int socktype,
 		int flags, struct addrinfo **ret);
 
 struct net_connect_opts {
-	int family;		/* AF_UNSPEC, AF_INET or AF_INET6 */
-	int socktype;		/* SOCK_STREAM or SOCK_DGRAM */
-	int64_t timeout_ms;	/* per address; < 0 waits as long as the kernel */
-	const char *src_host;	/* local address to bind, or NULL */
-	const char *src_port;	/* local port to bind, or NULL */
+	int family; /* AF_UNSPEC, AF_INET or AF_INET6 */
+	int socktype; /* SOCK_STREAM or SOCK_DGRAM */
+	int64_t timeout_ms; /* per address; < 0 waits as long as the kernel */
+	const char *src_host; /* local address to bind, or NULL */
+	const char *src_port; /* local port to bind, or NULL */
 	net_prepare_fn prepare;
 	/* Told about each address that failed before the next is tried. */
 	void (*on_fail)(const struct sockaddr *sa, socklen_t len, int err,
@@ -56,9 +56,9 @@ int net_connect_unix(const char *path, const struct net_connect_opts *o,
 		     int *ret_fd);
 
 struct net_listen_opts {
-	int family;		/* AF_UNSPEC: IPv6+IPv4 on [::] when possible */
+	int family; /* AF_UNSPEC: IPv6+IPv4 on [::] when possible */
 	int socktype;
-	int backlog;		/* stream only; <= 0 means SOMAXCONN */
+	int backlog; /* stream only; <= 0 means SOMAXCONN */
 	net_prepare_fn prepare;
 	void *arg;
 };

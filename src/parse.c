@@ -60,8 +60,7 @@ int parse_bool(const char *s, bool *ret, const char **why)
 			return 0;
 		}
 	}
-	return fail(why, "expected on/off, yes/no, true/false or 1/0",
-		    -EINVAL);
+	return fail(why, "expected on/off, yes/no, true/false or 1/0", -EINVAL);
 }
 
 int parse_port(const char *s, const char *proto, uint16_t *ret,
@@ -356,11 +355,12 @@ int parse_unix_path(const char *s, struct sockaddr_un *ret, socklen_t *ret_len,
 		if (n == 1)
 			return fail(why, "empty abstract name", -EINVAL);
 		if (n - 1 > sizeof(ret->sun_path) - 1)
-			return fail(why, "abstract name too long", -ENAMETOOLONG);
+			return fail(why, "abstract name too long",
+				    -ENAMETOOLONG);
 		/* Abstract names start with a NUL and are not terminated. */
 		memcpy(ret->sun_path + 1, s + 1, n - 1);
-		*ret_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
-				       n);
+		*ret_len =
+			(socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
 		return 0;
 	}
 	if (n >= sizeof(ret->sun_path))
@@ -420,20 +420,23 @@ static bool prefix_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 
 bool cidr_match(const struct cidr *c, const struct sockaddr *sa)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 					   0, 0, 0, 0, 0xff, 0xff};
 	const uint8_t *a;
 
 	if (sa->sa_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		return c->family == AF_INET && prefix_equal(a, c->addr, c->prefix);
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)
+			    ->sin_addr;
+		return c->family == AF_INET &&
+		       prefix_equal(a, c->addr, c->prefix);
 	}
 	if (sa->sa_family != AF_INET6)
 		return false;
 	a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 	if (c->family == AF_INET6)
 		return prefix_equal(a, c->addr, c->prefix);
-	return !memcmp(a, mapped, 12) && prefix_equal(a + 12, c->addr, c->prefix);
+	return !memcmp(a, mapped, 12) &&
+	       prefix_equal(a + 12, c->addr, c->prefix);
 }
 
 static int port_list_item(const char *item, uint16_t *lo, uint16_t *hi,

@@ -64,9 +64,9 @@ int parse_unix_path(const char *s, struct sockaddr_un *ret, socklen_t *ret_len,
 		    const char **why);
 
 struct cidr {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network order, host bits cleared */
-	unsigned prefix;	/* 0-32 or 0-128 */
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network order, host bits cleared */
+	unsigned prefix; /* 0-32 or 0-128 */
 };
 
 /* "10.0.0.0/8", "::1/128", a bare address (a host route). */

@@ -38,28 +38,28 @@ enum sockopt_kind {
 enum sockopt_type {
 	SOCKOPT_BOOL,
 	SOCKOPT_INT,
-	SOCKOPT_BYTES,		/* an int counting bytes (buffer sizes) */
-	SOCKOPT_SECONDS,	/* struct timeval, or an int of seconds */
-	SOCKOPT_LINGER,		/* struct linger: on:SECS / off */
-	SOCKOPT_STRING,		/* TCP_CONGESTION, SO_BINDTODEVICE */
-	SOCKOPT_READONLY,	/* SO_TYPE, SO_ERROR, ... (get only) */
+	SOCKOPT_BYTES, /* an int counting bytes (buffer sizes) */
+	SOCKOPT_SECONDS, /* struct timeval, or an int of seconds */
+	SOCKOPT_LINGER, /* struct linger: on:SECS / off */
+	SOCKOPT_STRING, /* TCP_CONGESTION, SO_BINDTODEVICE */
+	SOCKOPT_READONLY, /* SO_TYPE, SO_ERROR, ... (get only) */
 };
 
 /* How a SOCKOPT_SECONDS value is stored (struct sockopt.flags). */
 enum {
-	SOCKOPT_F_TIMEVAL = 1 << 0,	/* struct timeval */
-	SOCKOPT_F_MSEC = 1 << 1,	/* an int of milliseconds */
+	SOCKOPT_F_TIMEVAL = 1 << 0, /* struct timeval */
+	SOCKOPT_F_MSEC = 1 << 1, /* an int of milliseconds */
 	/* neither: an int of whole seconds */
 };
 
 struct sockopt {
-	const char *name;	/* "SO_REUSEADDR" */
-	int level;		/* SOL_SOCKET, IPPROTO_TCP, ... */
+	const char *name; /* "SO_REUSEADDR" */
+	int level; /* SOL_SOCKET, IPPROTO_TCP, ... */
 	int optname;
 	enum sockopt_type type;
-	unsigned kinds;		/* SOCKOPT_* kinds it applies to */
+	unsigned kinds; /* SOCKOPT_* kinds it applies to */
 	const char *description;
-	unsigned flags;		/* SOCKOPT_F_* */
+	unsigned flags; /* SOCKOPT_F_* */
 };
 
 #define SOCKOPT_ERRLEN 256
@@ -67,7 +67,7 @@ struct sockopt {
 /* A parsed NAME=VALUE, ready to apply. */
 struct sockopt_setting {
 	const struct sockopt *opt;
-	char text[128];		/* the value as given */
+	char text[128]; /* the value as given */
 	union {
 		int i;
 		double secs;
@@ -82,7 +82,7 @@ struct sockopt_setting {
 struct sockopt_list {
 	struct sockopt_setting *v;
 	size_t n;
-	const struct sockopt_setting *failed;	/* set by a failed apply */
+	const struct sockopt_setting *failed; /* set by a failed apply */
 };
 
 extern const struct sockopt sockopt_table[];
@@ -98,8 +98,8 @@ const char *sockopt_type_name(enum sockopt_type type);
  * (unknown; err lists close names) or -EINVAL (ambiguous; err lists the
  * candidates).
  */
-int sockopt_find(const char *name, unsigned kinds,
-		 const struct sockopt **ret, char err[SOCKOPT_ERRLEN]);
+int sockopt_find(const char *name, unsigned kinds, const struct sockopt **ret,
+		 char err[SOCKOPT_ERRLEN]);
 /* Parse "NAME=VALUE" for the kinds; err says what was wrong. */
 int sockopt_parse(const char *arg, unsigned kinds, struct sockopt_setting *ret,
 		  char err[SOCKOPT_ERRLEN]);

@@ -524,8 +524,10 @@ long proc_cpu_ticks(pid_t pid)
 	buf[n] = '\0';
 	/* The command name may hold spaces; fields go on after its ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%lu %lu", &ut, &st) != 2)
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%lu %lu",
+			 &ut, &st) != 2)
 		return -1;
 	return (long)(ut + st);
 }

@@ -14,21 +14,21 @@
 #include <sys/types.h>
 
 enum {
-	PROC_STDIN_NULL = 0,	/* stdin from /dev/null */
-	PROC_STDIN_PIPE = 1,	/* stdin a pipe: proc_write/proc_close_stdin */
-	PROC_PTY = 2,		/* stdin/stdout/stderr a pseudo-terminal */
-	PROC_STDOUT_NULL = 4,	/* stdout to /dev/null (bulk tests) */
+	PROC_STDIN_NULL = 0, /* stdin from /dev/null */
+	PROC_STDIN_PIPE = 1, /* stdin a pipe: proc_write/proc_close_stdin */
+	PROC_PTY = 2, /* stdin/stdout/stderr a pseudo-terminal */
+	PROC_STDOUT_NULL = 4, /* stdout to /dev/null (bulk tests) */
 };
 
 struct proc {
 	pid_t pid;
-	int in;			/* -1 once closed */
-	int out;		/* stdout (the pty master with PROC_PTY) */
-	int err;		/* stderr (-1 with PROC_PTY) */
+	int in; /* -1 once closed */
+	int out; /* stdout (the pty master with PROC_PTY) */
+	int err; /* stderr (-1 with PROC_PTY) */
 	char *obuf, *ebuf;
 	size_t olen, elen, ocap, ecap;
 	bool exited;
-	int status;		/* exit status, or 128 + signal */
+	int status; /* exit status, or 128 + signal */
 };
 
 /* Start argv (NULL-terminated). */

@@ -70,9 +70,8 @@ Test(cli, unknown_command_suggests_closest)
 	struct run r;
 
 	cr_assert_eq(run_sockctl(&r, NULL, T, "resolv", NULL), 2);
-	cr_assert(strstr(r.err,
-			 "sockctl: 'resolv' is not a sockctl command\n"
-			 "did you mean 'resolve'?\n"),
+	cr_assert(strstr(r.err, "sockctl: 'resolv' is not a sockctl command\n"
+				"did you mean 'resolve'?\n"),
 		  "%s", r.err);
 	cr_assert_str_empty(r.out);
 	run_free(&r);
@@ -106,9 +105,9 @@ Test(cli, bad_flag_of_every_command)
 		struct run r;
 		char want[128];
 
-		cr_assert_eq(run_sockctl(&r, NULL, T, s, "--no-such-flag",
-					 NULL),
-			     2, "%s --no-such-flag", s);
+		cr_assert_eq(
+			run_sockctl(&r, NULL, T, s, "--no-such-flag", NULL), 2,
+			"%s --no-such-flag", s);
 		snprintf(want, sizeof(want),
 			 "sockctl: %s: unknown option '--no-such-flag'\n"
 			 "Try 'sockctl %s --help'.\n",

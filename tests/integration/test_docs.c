@@ -49,8 +49,8 @@ static void help_flags(const char *help, struct flags *f)
 			if (q - p >= 2 && f->n < MAX_FLAGS)
 				f->v[f->n++] = strndup(p, (size_t)(q - p));
 			/* ", -x" and " ARG" may follow before the gap. */
-			while (q < end && *q != '-' && !(q[0] == ' ' &&
-							 q[1] == ' '))
+			while (q < end && *q != '-' &&
+			       !(q[0] == ' ' && q[1] == ' '))
 				q++;
 			if (q >= end || (q[0] == ' ' && q[1] == ' '))
 				break;
@@ -168,8 +168,9 @@ static void check_command(const char *name, const char *help)
 		char *path = source_path(docs[d].path);
 		char *text = read_file(path, NULL);
 
-		cr_expect_eq(missing(text, name, &f, docs[d].style, path, false), 0,
-			     "%s: flags of '%s' missing", path, name);
+		cr_expect_eq(
+			missing(text, name, &f, docs[d].style, path, false), 0,
+			"%s: flags of '%s' missing", path, name);
 		free(text);
 		free(path);
 	}
