@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pypeer.h"
 
 #define T 10000
 
@@ -41,31 +42,7 @@ TestSuite(reliability, .init = hang_guard);
 #define SERVE(flags, ...) sockctl_start((flags), "serve", __VA_ARGS__, NULL)
 
 /* What every Python peer starts with. */
-#define PY                                                                     \
-	"import os, select, selectors, socket, struct, sys, threading, time\n" \
-	"A = sys.argv[1:]\n"                                                   \
-	"PORT = int(A[0]) if A and A[0].isdigit() else 0\n"                    \
-	"def conn():\n"                                                        \
-	"    return socket.create_connection(('127.0.0.1', PORT), "            \
-	"timeout=10)\n"                                                        \
-	"def name(s):\n"                                                       \
-	"    return '%s:%d' % s.getsockname()[:2]\n"                           \
-	"def recv_until(s, want, limit=10):\n"                                 \
-	"    buf = b''\n"                                                      \
-	"    end = time.time() + limit\n"                                      \
-	"    while want not in buf and time.time() < end:\n"                   \
-	"        s.settimeout(max(0.01, end - time.time()))\n"                 \
-	"        try:\n"                                                       \
-	"            d = s.recv(65536)\n"                                      \
-	"        except socket.timeout:\n"                                     \
-	"            break\n"                                                  \
-	"        if not d:\n"                                                  \
-	"            break\n"                                                  \
-	"        buf += d\n"                                                   \
-	"    return buf\n"                                                     \
-	"def expect(got, want):\n"                                             \
-	"    if got != want:\n"                                                \
-	"        raise SystemExit('expected %r, got %r' % (want, got))\n"
+#define PY PY_PEER(10)
 
 static int port_of(struct proc *p)
 {
