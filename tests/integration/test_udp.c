@@ -1075,6 +1075,10 @@ Test(udp_send, interactive_prompt_on_a_terminal)
 	cr_assert(proc_wait_out(p, want, T), "%s", p->obuf);
 	proc_puts(p, "first line\r");
 	cr_assert(proc_wait_out(s, "GOT 10 b'first line'", T), "%s", s->obuf);
+	/* ...and the rest of that line, so that lines count right below. */
+	for (int i = 0; i < 100 && !strchr(strstr(s->obuf, "GOT 10"), '\n');
+	     i++)
+		proc_pump(s, 100);
 	proc_puts(p, "half typed");
 	snprintf(want, sizeof(want), "127.0.0.1:%s: first line\r\n", port);
 	cr_assert(proc_wait_out(p, want, T), "%s", p->obuf);
@@ -1091,6 +1095,9 @@ Test(udp_send, interactive_prompt_on_a_terminal)
 	/* Ctrl-U drops the half line, Ctrl-D ends: exit 0 after --wait. */
 	proc_puts(p, "\x15\x04");
 	cr_assert_eq(proc_wait_exit(p, T), 0, "%s", p->obuf);
+	/* A second datagram (the dropped half line) would have come by now:
+	 * the client has waited out its --wait of 0.5 s. */
+	proc_pump(s, 200);
 	cr_assert_eq(count_lines(s->obuf), 2, "only one datagram: %s", s->obuf);
 	proc_free(p);
 	proc_free(s);
