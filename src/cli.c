@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "net.h"
+#include "parse.h"
 
 __attribute__((format(printf, 2, 0))) static void verror(const char *cmd,
 							 const char *fmt,
@@ -81,6 +82,26 @@ int cli_help(const char *cmd)
 		return EXIT_OK;
 	}
 	return EXIT_USAGE;
+}
+
+int cli_duration_ms(const char *cmd, const char *flag, const char *arg,
+		    int64_t *ret)
+{
+	const char *why;
+
+	if (parse_duration_ms(arg, ret, &why) < 0)
+		return cli_usage(cmd, "invalid %s '%s': %s", flag, arg, why);
+	return 0;
+}
+
+int cli_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
+	     uint64_t max, uint64_t *ret)
+{
+	const char *why;
+
+	if (parse_uint(arg, min, max, ret, &why) < 0)
+		return cli_usage(cmd, "invalid %s '%s': %s", flag, arg, why);
+	return 0;
 }
 
 int cli_sockopt_arg(const char *cmd, struct cli_sockopts *a, const char *arg)

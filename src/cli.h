@@ -9,6 +9,7 @@
 #define SOCKCTL_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "sockopt.h"
@@ -52,6 +53,15 @@ int cli_fail(const char *cmd, const char *what, int err);
 int cli_bad_option(const char *cmd, int c, char **argv);
 /* Print a command's --help text to stdout; returns 0. */
 int cli_help(const char *cmd);
+/*
+ * A flag's value as a duration in ms / an unsigned number in [min, max];
+ * a bad one is a usage error: `invalid FLAG 'ARG': WHY`.
+ */
+int cli_duration_ms(const char *cmd, const char *flag, const char *arg,
+		    int64_t *ret);
+int cli_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
+	     uint64_t max, uint64_t *ret);
+
 /*
  * -o NAME=VALUE arguments as typed: which socket kind they name is known
  * only once every flag (--unix, -4, -6) has been read.

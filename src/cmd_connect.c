@@ -229,15 +229,6 @@ static const struct option longopts[] = {
 
 /* ---- option parsing ---- */
 
-static int duration_ms(const char *opt, const char *s, int64_t *ret)
-{
-	const char *why;
-
-	if (parse_duration_ms(s, ret, &why) < 0)
-		return cli_usage(CMD, "invalid %s '%s': %s", opt, s, why);
-	return 0;
-}
-
 static int parse_eol(const char *s, enum eol *ret)
 {
 	if (!strcmp(s, "lf"))
@@ -265,15 +256,6 @@ static int parse_progress(const char *s, int *ret)
 				 "invalid --progress '%s': expected "
 				 "always",
 				 s);
-	return 0;
-}
-
-static int parse_count(const char *opt, const char *s, uint64_t *ret)
-{
-	const char *why;
-
-	if (parse_uint(s, 0, 1000000, ret, &why) < 0)
-		return cli_usage(CMD, "invalid %s '%s': %s", opt, s, why);
 	return 0;
 }
 
@@ -360,11 +342,14 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->src_port = optarg;
 		return 0;
 	case 'w':
-		return duration_ms("--connect-timeout", optarg, &o->connect_ms);
+		return cli_duration_ms(CMD, "--connect-timeout", optarg,
+				       &o->connect_ms);
 	case OPT_RETRY:
-		return parse_count("--retry", optarg, &o->retries);
+		return cli_uint(CMD, "--retry", optarg, 0, 1000000,
+				&o->retries);
 	case OPT_RETRY_DELAY:
-		return duration_ms("--retry-delay", optarg, &o->retry_delay_ms);
+		return cli_duration_ms(CMD, "--retry-delay", optarg,
+				       &o->retry_delay_ms);
 	case OPT_PROMPT:
 		o->prompt = optarg;
 		return 0;
@@ -382,9 +367,11 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->no_history = true;
 		return 0;
 	case OPT_LINGER:
-		return duration_ms("--linger", optarg, &o->after_eof_ms);
+		return cli_duration_ms(CMD, "--linger", optarg,
+				       &o->after_eof_ms);
 	case OPT_QUIT_AFTER:
-		return duration_ms("--quit-after", optarg, &o->after_eof_ms);
+		return cli_duration_ms(CMD, "--quit-after", optarg,
+				       &o->after_eof_ms);
 	case OPT_SEND:
 		return parse_send(o, optarg);
 	case OPT_SEND_ONLY:
@@ -397,9 +384,10 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->no_shutdown = true;
 		return 0;
 	case 'i':
-		return duration_ms("--idle-timeout", optarg, &o->idle_ms);
+		return cli_duration_ms(CMD, "--idle-timeout", optarg,
+				       &o->idle_ms);
 	case OPT_DELAY:
-		return duration_ms("--delay", optarg, &o->delay_ms);
+		return cli_duration_ms(CMD, "--delay", optarg, &o->delay_ms);
 	case OPT_RATE:
 		return parse_rate(o, optarg);
 	case 'x':

@@ -290,23 +290,13 @@ static int parse_str(const char *flag, const char *arg, char **ret,
 static int parse_secs(const char *flag, const char *arg, bool zero_ok,
 		      int64_t *ret)
 {
-	const char *why = NULL;
+	int r = cli_duration_ms(CMD, flag, arg, ret);
 
-	if (parse_duration_ms(arg, ret, &why) < 0)
-		return cli_usage(CMD, "invalid %s '%s': %s", flag, arg, why);
+	if (r)
+		return r;
 	if (!zero_ok && *ret == 0)
 		return cli_usage(CMD, "invalid %s '%s': must be more than 0",
 				 flag, arg);
-	return 0;
-}
-
-static int parse_count(const char *flag, const char *arg, uint64_t max,
-		       uint64_t *ret)
-{
-	const char *why = NULL;
-
-	if (parse_uint(arg, 1, max, ret, &why) < 0)
-		return cli_usage(CMD, "invalid %s '%s': %s", flag, arg, why);
 	return 0;
 }
 
@@ -337,7 +327,7 @@ static int parse_option(struct opts *o, int c, char **argv)
 		r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 		break;
 	case OPT_BACKLOG:
-		r = parse_count("--backlog", optarg, 1 << 30, &n);
+		r = cli_uint(CMD, "--backlog", optarg, 1, 1 << 30, &n);
 		o->backlog = (int)n;
 		break;
 	case OPT_ECHO:
@@ -383,7 +373,7 @@ static int parse_option(struct opts *o, int c, char **argv)
 			       &o->so.accept_timeout_ms);
 		break;
 	case 'm':
-		r = parse_count("--max-conns", optarg, 1 << 30, &n);
+		r = cli_uint(CMD, "--max-conns", optarg, 1, 1 << 30, &n);
 		o->so.max_conns = (size_t)n;
 		break;
 	case 'i':

@@ -203,15 +203,6 @@ static int set_uint(const char *opt, const char *arg, uint64_t min,
 	return 0;
 }
 
-static int set_secs(const char *opt, const char *arg, int64_t *ret)
-{
-	const char *why;
-
-	if (parse_duration_ms(arg, ret, &why) < 0)
-		return cli_usage(CMD, "invalid %s '%s': %s", opt, arg, why);
-	return 0;
-}
-
 static int set_source_port(struct opts *o, const char *arg)
 {
 	uint16_t port;
@@ -250,7 +241,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		r = set_uint("count", optarg, 1, UINT32_MAX, &o->count);
 		break;
 	case OPT_INTERVAL:
-		r = set_secs("--interval", optarg, &o->interval_ms);
+		r = cli_duration_ms(CMD, "--interval", optarg, &o->interval_ms);
 		break;
 	case OPT_BROADCAST:
 		o->broadcast = true;
@@ -275,7 +266,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->unix_path = optarg;
 		break;
 	case 'w':
-		r = set_secs("--wait", optarg, &o->wait_ms);
+		r = cli_duration_ms(CMD, "--wait", optarg, &o->wait_ms);
 		break;
 	case OPT_EXPECT:
 		r = set_uint("--expect", optarg, 0, UINT32_MAX, &o->expect);
