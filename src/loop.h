@@ -31,6 +31,11 @@ typedef void (*loop_timer_fn)(struct loop *l, struct loop_timer *t, void *arg);
 typedef void (*loop_signal_fn)(struct loop *l, int signo, void *arg);
 
 struct loop *loop_new(void);
+
+/* How long loop_run polls after a busy pass before it sleeps (see
+ * wait_events in loop.c); 0 never polls. */
+#define LOOP_SPIN_DEFAULT_US 100
+void loop_set_spin(struct loop *l, unsigned us);
 /* Closes nothing but its own epoll and signal fds; frees pending timers. */
 void loop_free(struct loop *l);
 
