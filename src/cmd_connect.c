@@ -442,8 +442,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			cli_help(CMD);
 			return -1;
 		}
+		/* The flag as typed: a value in its own word follows it. */
 		if (data_option(c) && !o->data_opt)
-			o->data_opt = argv[optind - 1];
+			o->data_opt = optarg && optarg == argv[optind - 1]
+					      ? argv[optind - 2]
+					      : argv[optind - 1];
 		if ((r = parse_one(o, c, argv)))
 			return r;
 	}
