@@ -59,33 +59,33 @@ _sockctl()
 		--exec)
 			COMPREPLY=($(compgen -c -- "$cur"))
 			return ;;
-		--tcp|--udp|-b|--bind|--backlog|--prefix|--banner|-w|--accept-timeout|-m|--max-conns|-i|--idle-timeout|--allow|--deny)
+		--tcp|--udp|-b|--bind|--backlog|--prefix|--banner|-w|--accept-timeout|-m|--max-conns|-i|--idle-timeout|--allow|--deny|--spin)
 			return ;;
 		esac
 		flags="--tcp --unix --udp -b --bind -4 -6 --backlog -o --sockopt --echo --prefix
 		       --timestamp --broker --chat --relay --discard --exec
 		       --banner --once -w --accept-timeout -m --max-conns
 		       -i --idle-timeout --allow --deny --allow-file --deny-file
-		       -N --shutdown-on-eof --print --no-print --log-format
+		       -N --shutdown-on-eof --spin --print --no-print --log-format
 		       --trace -q --quiet -v --verbose -h --help" ;;
 	# cmd: udp-send
 	udp-send)
 		case $prev in
-		-c|--count|--interval|--ttl|-w|--wait|--expect|-s|--source|-p|--source-port)
+		-c|--count|--interval|--ttl|-w|--wait|--expect|-s|--source|-p|--source-port|--spin)
 			return ;;
 		esac
 		flags="--whole -c --count --interval --broadcast --ttl -s --source
 		       -p --source-port -4 -6 --unix -o --sockopt -w --wait --expect
-		       --raw -x --hex --json -v --verbose -q --quiet -h --help" ;;
+		       --spin --raw -x --hex --json -v --verbose -q --quiet -h --help" ;;
 	# cmd: udp-listen
 	udp-listen)
 		case $prev in
-		--prefix|-b|--bind|--group|--max-size|-c|--count)
+		--prefix|-b|--bind|--group|--max-size|-c|--count|--spin)
 			return ;;
 		esac
 		flags="--echo --no-echo --prefix --timestamp --reply --raw -x --hex
 		       --json -b --bind -4 -6 --unix --group --max-size -c --count
-		       --once -o --sockopt -v --verbose -q --quiet -h --help" ;;
+		       --once -o --sockopt --spin -v --verbose -q --quiet -h --help" ;;
 	# cmd: opts
 	opts)
 		case $prev in
@@ -118,7 +118,7 @@ _sockctl()
 			return ;;
 		-s|--source|-p|--source-port|-w|--connect-timeout|--retry|\
 		--retry-delay|--prompt|--linger|--send|--quit-after|\
-		-i|--idle-timeout|--delay|--rate)
+		-i|--idle-timeout|--delay|--rate|--spin)
 			return ;;
 		esac
 		flags="-I --interactive --pipe -z --scan -4 -6 --unix -s --source
@@ -126,7 +126,7 @@ _sockctl()
 		       --prompt --eol -C --crlf --history --no-history --linger
 		       --send --send-only --recv-only --no-shutdown --quit-after
 		       -i --idle-timeout --delay --rate -x --hex --progress
-		       --progress=always --trace --no-splice -o --sockopt --json
+		       --progress=always --trace --no-splice --spin -o --sockopt --json
 		       -v --verbose -q --quiet -h --help"
 		[[ $cur != -* ]] && flags=$(compgen -A hostname) ;;
 	# cmd: end

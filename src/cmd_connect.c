@@ -92,6 +92,9 @@ const char cmd_connect_help[] =
 	"      --trace FILE       record every chunk sent and received in "
 	"FILE\n"
 	"      --no-splice        copy through a buffer instead of splice(2)\n"
+	"      --spin USEC        after traffic, poll USEC microseconds before "
+	"sleeping\n"
+	"                         (default 100; 0: sleep at once)\n"
 	"\n"
 	"Common options:\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (sockctl opts list)\n"
@@ -136,6 +139,7 @@ struct opts {
 	int progress; /* 0 off, 1 on a terminal, 2 always */
 	const char *trace;
 	bool no_splice;
+	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	bool json, verbose, quiet;
 	const char *data_opt; /* a data option, for -z's complaint */
 	/* The address as given. */
@@ -188,6 +192,7 @@ enum {
 	OPT_PROGRESS,
 	OPT_TRACE,
 	OPT_NO_SPLICE,
+	OPT_SPIN,
 	OPT_JSON,
 };
 
@@ -219,6 +224,7 @@ static const struct option longopts[] = {
 	{"progress", optional_argument, NULL, OPT_PROGRESS},
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"no-splice", no_argument, NULL, OPT_NO_SPLICE},
+	{"spin", required_argument, NULL, OPT_SPIN},
 	{"sockopt", required_argument, NULL, 'o'},
 	{"json", no_argument, NULL, OPT_JSON},
 	{"verbose", no_argument, NULL, 'v'},
@@ -308,6 +314,7 @@ static bool data_option(int c)
 	case OPT_PROGRESS:
 	case OPT_TRACE:
 	case OPT_NO_SPLICE:
+	case OPT_SPIN:
 		return true;
 	default:
 		return false;
@@ -401,6 +408,8 @@ static int parse_one(struct opts *o, int c, char **argv)
 	case OPT_NO_SPLICE:
 		o->no_splice = true;
 		return 0;
+	case OPT_SPIN:
+		return cli_uint(CMD, "--spin", optarg, 0, 1000000, &o->spin_us);
 	case 'o':
 		return cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 	case OPT_JSON:
@@ -1194,6 +1203,7 @@ static int run_session(struct opts *o, int sock, bool interactive)
 		close(sock);
 		return cli_fail(CMD, "event loop", -ENOMEM);
 	}
+	loop_set_spin(s.loop, (unsigned)o->spin_us);
 	/*
 	 * SIGUSR1 is taken over before anything is printed: a script that
 	 * signals once it sees `connected to` must never kill us with it.
@@ -1225,7 +1235,8 @@ int cmd_connect(int argc, char **argv)
 	struct opts o = {.connect_ms = -1,
 			 .retry_delay_ms = 1000,
 			 .after_eof_ms = -2,
-			 .idle_ms = -1};
+			 .idle_ms = -1,
+			 .spin_us = LOOP_SPIN_DEFAULT_US};
 	bool interactive;
 	int r, sock;
 

@@ -89,6 +89,9 @@ const char cmd_serve_help[] =
 	"      --deny-file FILE   --deny for each CIDR in FILE, one a line\n"
 	"  -N, --shutdown-on-eof  relay: half-close the clients when stdin "
 	"ends\n"
+	"      --spin USEC        after traffic, poll USEC microseconds before "
+	"sleeping\n"
+	"                         (default 100; 0: sleep at once)\n"
 	"\n"
 	"Output:\n"
 	"      --print            show what clients send as `HOST:PORT: text`"
@@ -132,6 +135,7 @@ enum {
 	OPT_NO_PRINT,
 	OPT_LOG_FORMAT,
 	OPT_TRACE,
+	OPT_SPIN,
 };
 
 static const struct option longopts[] = {
@@ -158,6 +162,7 @@ static const struct option longopts[] = {
 	{"allow-file", required_argument, NULL, OPT_ALLOW_FILE},
 	{"deny-file", required_argument, NULL, OPT_DENY_FILE},
 	{"shutdown-on-eof", no_argument, NULL, 'N'},
+	{"spin", required_argument, NULL, OPT_SPIN},
 	{"print", no_argument, NULL, OPT_PRINT},
 	{"no-print", no_argument, NULL, OPT_NO_PRINT},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -184,6 +189,7 @@ struct opts {
 	int backlog;
 	int print; /* -1: by default */
 	int verbosity; /* -1 quiet, 0, 1 verbose */
+	unsigned spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	bool json;
 	const char *trace_path;
 	struct cidrs allow, deny;
@@ -394,6 +400,10 @@ static int parse_option(struct opts *o, int c, char **argv)
 	case 'N':
 		o->so.shutdown_on_eof = true;
 		break;
+	case OPT_SPIN:
+		r = cli_uint(CMD, "--spin", optarg, 0, 1000000, &n);
+		o->spin_us = (unsigned)n;
+		break;
 	case OPT_PRINT:
 		o->print = 1;
 		break;
@@ -463,6 +473,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.in_fd = -1;
 	o->so.out_fd = STDOUT_FILENO;
 	o->print = -1;
+	o->spin_us = LOOP_SPIN_DEFAULT_US;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":46b:o:w:m:i:Nqvh", longopts,
 				NULL)) != -1) {
@@ -949,6 +960,7 @@ static int run(struct opts *o, int lfd)
 		close(lfd);
 		return cli_fail(CMD, "event loop", -errno);
 	}
+	loop_set_spin(l, o->spin_us);
 	o->so.on_event = on_event;
 	o->so.arg = o;
 	r = server_new(l, lfd, &o->so, &o->srv);

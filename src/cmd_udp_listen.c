@@ -84,6 +84,9 @@ const char cmd_udp_listen_help[] =
 	"      --once             exit after one datagram\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
 	"                         'sockctl opts list')\n"
+	"      --spin USEC        after traffic, poll USEC microseconds before "
+	"sleeping\n"
+	"                         (default 100; 0: sleep at once)\n"
 	"\n"
 	"Common options:\n"
 	"  -v, --verbose          report joins and totals\n"
@@ -123,6 +126,7 @@ struct opts {
 	int family;
 	uint64_t max_size;
 	uint64_t count; /* 0: no limit */
+	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	int verbose; /* -1 quiet */
 	char port[PARSE_PORT_MAX];
 	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
@@ -174,6 +178,7 @@ enum {
 	OPT_GROUP,
 	OPT_MAX_SIZE,
 	OPT_ONCE,
+	OPT_SPIN,
 };
 
 static const struct option longopts[] = {
@@ -191,6 +196,7 @@ static const struct option longopts[] = {
 	{"max-size", required_argument, NULL, OPT_MAX_SIZE},
 	{"count", required_argument, NULL, 'c'},
 	{"once", no_argument, NULL, OPT_ONCE},
+	{"spin", required_argument, NULL, OPT_SPIN},
 	{"sockopt", required_argument, NULL, 'o'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
@@ -369,6 +375,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_ONCE:
 			o->count = 1;
+			break;
+		case OPT_SPIN:
+			r = cli_uint(CMD, "--spin", optarg, 0, 1000000,
+				     &o->spin_us);
 			break;
 		case 'o':
 			r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
@@ -979,6 +989,7 @@ static int setup(struct server *s)
 	if (!s->tx || !s->txiov || !s->txbuf || !s->loop ||
 	    (s->o->mode == REPLY_STDIN && !s->wait))
 		return cli_fail(CMD, "memory", -ENOMEM);
+	loop_set_spin(s->loop, (unsigned)s->o->spin_us);
 	dgram_out_init(&s->out, s->o->fmt);
 	s->out_each = stdout_is_live();
 	s->out_timer = loop_timer_add(s->loop, 1 << 30, on_out_timer, s);
@@ -1058,7 +1069,8 @@ static int serve(struct opts *o)
 
 int cmd_udp_listen(int argc, char **argv)
 {
-	struct opts o = {.max_size = DGRAM_MAX_SIZE};
+	struct opts o = {.max_size = DGRAM_MAX_SIZE,
+			 .spin_us = LOOP_SPIN_DEFAULT_US};
 	int r = parse_opts(argc, argv, &o);
 
 	if (r == 0)

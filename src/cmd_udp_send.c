@@ -66,6 +66,9 @@ const char cmd_udp_send_help[] =
 	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
 	"                         'sockctl opts list')\n"
+	"      --spin USEC        after traffic, poll USEC microseconds before "
+	"sleeping\n"
+	"                         (default 100; 0: sleep at once)\n"
 	"\n"
 	"Replies:\n"
 	"  -w, --wait SECS        after the last datagram, wait SECS for "
@@ -108,6 +111,7 @@ struct opts {
 	enum dgram_fmt fmt;
 	bool fmt_set;
 	int verbose;
+	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	char host[PARSE_HOST_MAX];
 	char port[PARSE_PORT_MAX];
 	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
@@ -157,6 +161,7 @@ enum {
 	OPT_EXPECT,
 	OPT_RAW,
 	OPT_JSON,
+	OPT_SPIN,
 };
 
 static const struct option longopts[] = {
@@ -173,6 +178,7 @@ static const struct option longopts[] = {
 	{"raw", no_argument, NULL, OPT_RAW},
 	{"hex", no_argument, NULL, 'x'},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"spin", required_argument, NULL, OPT_SPIN},
 	{"sockopt", required_argument, NULL, 'o'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
@@ -280,6 +286,9 @@ static int parse_one(struct opts *o, int c, char **argv)
 		return set_fmt(o, DGRAM_JSON);
 	case 'o':
 		r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
+		break;
+	case OPT_SPIN:
+		r = cli_uint(CMD, "--spin", optarg, 0, 1000000, &o->spin_us);
 		break;
 	case 'v':
 		o->verbose = 1;
@@ -1070,6 +1079,7 @@ static int setup(struct client *c)
 	c->loop = loop_new();
 	if (!c->loop)
 		return cli_fail(CMD, "memory", -ENOMEM);
+	loop_set_spin(c->loop, (unsigned)c->o->spin_us);
 	/* Parked far away; --interval moves it. */
 	c->pace_timer = loop_timer_add(c->loop, 1 << 30, on_pace, c);
 	if (!c->pace_timer)
@@ -1181,6 +1191,7 @@ int cmd_udp_send(int argc, char **argv)
 		.interval_ms = -1,
 		.wait_ms = 1000,
 		.ttl = -1,
+		.spin_us = LOOP_SPIN_DEFAULT_US,
 	};
 	int r = parse_opts(argc, argv, &o);
 

@@ -73,6 +73,10 @@ static const struct bad table[] = {
 	{{"connect", "--unix", "", NULL}},
 	{{"connect", "--unix", "/tmp/x", "127.0.0.1", "80", NULL}},
 	{{"connect", "-p", "65536", "127.0.0.1", "80", NULL}},
+	{{"connect", "--spin", "-1", "127.0.0.1", "80", NULL}},
+	{{"connect", "--spin", "abc", "127.0.0.1", "80", NULL}},
+	{{"connect", "--spin", "2000000", "127.0.0.1", "80", NULL}},
+	{{"connect", "-z", "--spin", "5", "127.0.0.1", "80", NULL}},
 	/* udp-send */
 	{{"udp-send", NULL}},
 	{{"udp-send", "127.0.0.1", NULL}},
@@ -89,6 +93,8 @@ static const struct bad table[] = {
 	{{"udp-send", "127.0.0.1", "9", "\\xZZ", NULL}},
 	{{"udp-send", "-o", "nodelay=1", "127.0.0.1", "9", "x", NULL}},
 	{{"udp-send", "--unix", "", "x", NULL}},
+	{{"udp-send", "--spin", "-1", "127.0.0.1", "9", "x", NULL}},
+	{{"udp-send", "--spin", "2000000", "127.0.0.1", "9", "x", NULL}},
 	/* udp-listen */
 	{{"udp-listen", NULL}},
 	{{"udp-listen", "70000", NULL}},
@@ -103,6 +109,8 @@ static const struct bad table[] = {
 	{{"udp-listen", "--prefix", "a", "--timestamp", "0", NULL}},
 	{{"udp-listen", "-b", "", "0", NULL}},
 	{{"udp-listen", "-o", "SO_LINGER=maybe", "0", NULL}},
+	{{"udp-listen", "--spin", "abc", "0", NULL}},
+	{{"udp-listen", "--spin", "2000000", "0", NULL}},
 	/* serve */
 	{{"serve", NULL}},
 	{{"serve", "--tcp", "70000", NULL}},
@@ -125,6 +133,10 @@ static const struct bad table[] = {
 	{{"serve", "--tcp", "0", "-o", "nosuch=1", NULL}},
 	{{"serve", "--tcp", "0", "-N", NULL}},
 	{{"serve", "--tcp", NULL}},
+	{{"serve", "--tcp", "0", "--spin", "-1", NULL}},
+	{{"serve", "--tcp", "0", "--spin", "abc", NULL}},
+	{{"serve", "--tcp", "0", "--spin", "2000000", NULL}},
+	{{"serve", "--tcp", "0", "--spin", NULL}},
 };
 
 static char *joined(const char *const *argv)

@@ -2,7 +2,9 @@
  * test_loop.c - the event loop with real fds: pipes and socketpairs,
  * changing and removing watchers from inside callbacks, timers (order,
  * re-arming, cancelling, ten thousand at once), signals through signalfd,
- * and more than ten thousand watched fds with events delivered to each.
+ * more than ten thousand watched fds with events delivered to each, and
+ * the busy-poll window (loop_set_spin): it never delays a timer, an event
+ * that comes during it is handled, and an idle loop does not spin.
  *
  * Every loop_run() has a guard timer that stops it with GUARD_STATUS, so a
  * missing event fails the test instead of hanging it.
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -814,4 +817,167 @@ Test(loop, ten_thousand_fds)
 	}
 	free(sv);
 	free(b.calls);
+}
+
+/* ---- the busy-poll window ---- */
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct fired {
+	int64_t at_us;
+};
+
+static void on_fire(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct fired *f = arg;
+
+	(void)t;
+	f->at_us = now_us();
+	loop_stop(l, 0);
+}
+
+/*
+ * A byte waits on a pipe, so the first pass has work and a spin follows
+ * it; a 50 ms timer must still fire at 50 ms, not when a spin of `spin`
+ * microseconds would end.  (A spin of 1 s that ignored the timer would
+ * make it fire after 1000 ms.)
+ */
+static void timer_on_time(unsigned spin, bool set)
+{
+	struct loop *l = new_loop(5000);
+	struct reader r = {.want = 100}; /* never reached: the timer stops */
+	struct fired f = {0};
+	int64_t t0, late;
+	int p[2];
+
+	if (set)
+		loop_set_spin(l, spin);
+	cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	cr_assert_eq(loop_watch(l, p[0], LOOP_IN, on_read, &r), 0);
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	t0 = now_us();
+	cr_assert_not_null(loop_timer_add(l, 50, on_fire, &f));
+	cr_assert_eq(loop_run(l), 0, "the guard stopped the loop");
+	cr_assert_eq(r.calls, 1, "the byte was not read first");
+	late = f.at_us - t0;
+	cr_assert_geq(late, 49000, "fired early: %lld us", (long long)late);
+	cr_assert_lt(late, 500000, "spin %u us delayed the timer to %lld us",
+		     spin, (long long)late);
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
+Test(loop, spin_zero_timer_on_time)
+{
+	timer_on_time(0, true);
+}
+
+Test(loop, spin_default_timer_on_time)
+{
+	timer_on_time(LOOP_SPIN_DEFAULT_US, false);
+}
+
+Test(loop, long_spin_stops_at_the_next_timer)
+{
+	timer_on_time(1000000, true);
+}
+
+struct relay_ctl {
+	struct reader r;
+	int kick; /* tells the child to write its byte */
+	int64_t done_us;
+};
+
+static void on_read_kick(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct relay_ctl *c = arg;
+
+	on_read(l, fd, events, &c->r);
+	if (c->r.calls == 1)
+		cr_assert_eq(write(c->kick, "k", 1), 1);
+	if (c->r.len >= c->r.want)
+		c->done_us = now_us();
+}
+
+/*
+ * With a 1 s spin, the first byte's pass starts a spin; only then does a
+ * child process (woken by that pass) write the second byte.  It must be
+ * read during the spin, well before the spin would run out and the loop
+ * would go to sleep in epoll_wait.
+ */
+Test(loop, event_during_spin_is_handled)
+{
+	struct loop *l = new_loop(5000);
+	struct relay_ctl c = {.r = {.want = 2}};
+	int data[2], ctl[2];
+	int64_t t0, took;
+	pid_t pid;
+	int st;
+
+	loop_set_spin(l, 1000000);
+	cr_assert_eq(pipe2(data, O_NONBLOCK | O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(ctl, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char k;
+
+		close(ctl[1]);
+		_exit(read(ctl[0], &k, 1) == 1 && write(data[1], "b", 1) == 1
+			      ? 0
+			      : 1);
+	}
+	close(ctl[0]);
+	c.kick = ctl[1];
+	cr_assert_eq(loop_watch(l, data[0], LOOP_IN, on_read_kick, &c), 0);
+	cr_assert_eq(write(data[1], "a", 1), 1);
+	t0 = now_us();
+	cr_assert_eq(loop_run(l), 0, "the second byte never arrived");
+	took = c.done_us - t0;
+	cr_assert_str_eq(c.r.buf, "ab");
+	cr_assert_eq(c.r.calls, 2);
+	cr_assert_lt(took, 900000,
+		     "the byte written during the spin waited %lld us",
+		     (long long)took);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(data[0]);
+	close(data[1]);
+	close(ctl[1]);
+	loop_free(l);
+}
+
+/*
+ * A loop that never handles an event never spins, whatever the window:
+ * waiting 200 ms for a timer with a 1 s spin costs next to no CPU.
+ */
+Test(loop, idle_loop_does_not_spin)
+{
+	struct loop *l = new_loop(5000);
+	struct fired f = {0};
+	int64_t cpu0, used;
+
+	loop_set_spin(l, 1000000);
+	cr_assert_not_null(loop_timer_add(l, 200, on_fire, &f));
+	cpu0 = cpu_us();
+	cr_assert_eq(loop_run(l), 0);
+	used = cpu_us() - cpu0;
+	cr_assert_lt(used, 50000, "an idle loop used %lld us of CPU in 200 ms",
+		     (long long)used);
+	loop_free(l);
 }
