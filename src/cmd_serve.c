@@ -97,6 +97,8 @@ const char cmd_serve_help[] =
 	"terminal,\n"
 	"                         except with --relay, --discard, --exec)\n"
 	"      --no-print         do not\n"
+	"      --no-splice        --relay: copy through a buffer instead of "
+	"splice(2)\n"
 	"      --log-format FMT   connection events as text or json lines\n"
 	"      --trace FILE       record every chunk sent and received in "
 	"FILE\n"
@@ -130,6 +132,7 @@ enum {
 	OPT_DENY_FILE,
 	OPT_PRINT,
 	OPT_NO_PRINT,
+	OPT_NO_SPLICE,
 	OPT_LOG_FORMAT,
 	OPT_TRACE,
 };
@@ -160,6 +163,7 @@ static const struct option longopts[] = {
 	{"shutdown-on-eof", no_argument, NULL, 'N'},
 	{"print", no_argument, NULL, OPT_PRINT},
 	{"no-print", no_argument, NULL, OPT_NO_PRINT},
+	{"no-splice", no_argument, NULL, OPT_NO_SPLICE},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"quiet", no_argument, NULL, 'q'},
@@ -400,6 +404,9 @@ static int parse_option(struct opts *o, int c, char **argv)
 	case OPT_NO_PRINT:
 		o->print = 0;
 		break;
+	case OPT_NO_SPLICE:
+		o->so.splice = false;
+		break;
 	case OPT_LOG_FORMAT:
 		if (!strcmp(optarg, "json"))
 			o->json = true;
@@ -462,6 +469,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.accept_timeout_ms = -1;
 	o->so.in_fd = -1;
 	o->so.out_fd = STDOUT_FILENO;
+	o->so.splice = true;
 	o->print = -1;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":46b:o:w:m:i:Nqvh", longopts,
