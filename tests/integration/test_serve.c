@@ -522,27 +522,34 @@ Test(serve, chat_drops_a_client_that_never_reads)
 	char *out;
 
 	out = py_port(p,
-		      PY "slow = conn(); r = conn(); w = conn()\n"
-			 "for x in (slow, r, w):\n"
-			 "    recv_until(x, b'hi\\n')\n"
-			 "line = b'z' * 1000 + b'\\n'\n"
-			 "N = 16 << 10\n"
-			 "got = [0]\n"
-			 "def reader():\n"
-			 "    r.settimeout(30)\n"
-			 "    while got[0] < N:\n"
-			 "        d = r.recv(1 << 20)\n"
-			 "        if not d:\n"
-			 "            break\n"
-			 "        got[0] += d.count(b'zzz\\n')\n"
-			 "t = threading.Thread(target=reader)\n"
-			 "t.start()\n"
-			 "w.settimeout(30)\n"
-			 "for i in range(N // 64):\n"
-			 "    w.sendall(line * 64)\n"
-			 "t.join(30)\n"
-			 "expect(got[0], N)\n"
-			 "print('OK')\n",
+		      PY
+		      "slow = conn(); r = conn(); w = conn()\n"
+		      "for x in (slow, r, w):\n"
+		      "    recv_until(x, b'hi\\n')\n"
+		      "line = b'z' * 1000 + b'\\n'\n"
+		      "N = 16 << 10\n"
+		      "got = [0]\n"
+		      "def reader():\n"
+		      "    r.settimeout(30)\n"
+		      "    while got[0] < N:\n"
+		      "        d = r.recv(1 << 20)\n"
+		      "        if not d:\n"
+		      "            break\n"
+		      "        got[0] += d.count(b'zzz\\n')\n"
+		      "t = threading.Thread(target=reader)\n"
+		      "t.start()\n"
+		      "w.settimeout(30)\n"
+		      "for i in range(N // 64):\n"
+		      "    w.sendall(line * 64)\n"
+		      /* The reading client keeps up (a Python thread may
+			 lag behind the writer), the slow one never reads. */
+		      "    end = time.monotonic() + 30\n"
+		      "    while (i + 1) * 64 - got[0] > 1024 and t.is_alive()"
+		      " and time.monotonic() < end:\n"
+		      "        time.sleep(0.001)\n"
+		      "t.join(30)\n"
+		      "expect(got[0], N)\n"
+		      "print('OK')\n",
 		      port_of(p));
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
