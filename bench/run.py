@@ -151,10 +151,11 @@ def bench_startup(tools, sockctl, runs):
 
 # ------------------------------------------------------------------- bulk
 
-def bulk_pair(tool, sockctl, port):
+def bulk_pair(tool, sockctl, port, refs):
     """(receiver argv, sender argv) for one tool; receivers discard."""
     p = str(port)
     return {
+        "ref": ([refs["bulk"], "recv", p], [refs["bulk"], "send", p]),
         "sockctl": ([sockctl, "serve", "-q", "--tcp", p, "-b", HOST,
                      "--relay", "--once"],
                     [sockctl, "connect", "-q", HOST, p]),
@@ -167,7 +168,7 @@ def bulk_pair(tool, sockctl, port):
     }[tool]
 
 
-def bulk_run(tool, sockctl, size, src, out=None):
+def bulk_run(tool, sockctl, refs, size, src, out=None):
     """Seconds to move size bytes from src ('file:PATH' or 'pipe')."""
     port = free_port()
     if tool == "iperf3":
@@ -182,7 +183,7 @@ def bulk_run(tool, sockctl, size, src, out=None):
         srv.stop()
         j = json.loads(r.stdout)
         return size * 8 / j["end"]["sum_received"]["bits_per_second"]
-    recv, send = bulk_pair(tool, sockctl, port)
+    recv, send = bulk_pair(tool, sockctl, port, refs)
     sink = open(out, "wb") if out else subprocess.DEVNULL
     srv = Server(recv, port, stdout=sink)
     t0 = time.monotonic()
@@ -211,7 +212,7 @@ def bulk_run(tool, sockctl, size, src, out=None):
     return t
 
 
-def verify_bulk(tools, sockctl, tmp):
+def verify_bulk(tools, sockctl, refs, tmp):
     """Every tool moves a random file intact (sha256 both ends)."""
     src = os.path.join(tmp, "verify.bin")
     with open(src, "wb") as f:
@@ -221,7 +222,7 @@ def verify_bulk(tools, sockctl, tmp):
         if tool == "iperf3":
             continue
         out = os.path.join(tmp, f"verify.{tool}")
-        bulk_run(tool, sockctl, 32 << 20, "file:" + src, out)
+        bulk_run(tool, sockctl, refs, 32 << 20, "file:" + src, out)
         got = hashlib.sha256(open(out, "rb").read()).hexdigest()
         if got != want:
             die(f"{tool}: bulk bytes differ ({os.path.getsize(out)} B)")
@@ -292,7 +293,8 @@ def main():
     sockctl = os.path.join(b, "sockctl")
     loadgen = os.path.join(b, "bench", "loadgen")
     refs = {"tcp": os.path.join(b, "bench", "ref_echo_tcp"),
-            "udp": os.path.join(b, "bench", "ref_echo_udp")}
+            "udp": os.path.join(b, "bench", "ref_echo_udp"),
+            "bulk": os.path.join(b, "bench", "ref_bulk")}
     for exe in [sockctl, loadgen] + list(refs.values()):
         if not os.access(exe, os.X_OK):
             die(f"{exe} missing: run 'ninja -C {a.build} bench' first")
@@ -311,8 +313,12 @@ def main():
                 chunk = os.urandom(1 << 20)
                 for _ in range(size >> 20):
                     f.write(chunk)
-            verify_bulk([t for t in ("sockctl", "nc", "ncat", "socat")
-                         if t == "sockctl" or t in peers], sockctl, tmp)
+                # Written back now, not by a kworker during the runs.
+                f.flush()
+                os.fsync(f.fileno())
+            verify_bulk([t for t in ("sockctl", "ref", "nc", "ncat", "socat")
+                         if t in ("sockctl", "ref") or t in peers], sockctl,
+                        refs, tmp)
         for ps in range(a.passes):
             print(f"pass {ps + 1}/{a.passes}", file=sys.stderr)
             rot = lambda xs: xs[ps % len(xs):] + xs[:ps % len(xs)]
@@ -320,13 +326,13 @@ def main():
                 for t, ms in bench_startup(peers, sockctl, 300).items():
                     add(("startup ms", t), ms)
             if "bulk" in only:
-                tools = rot([t for t in ("sockctl", "iperf3", "nc", "ncat",
-                                         "socat")
-                             if t == "sockctl" or t in peers])
+                tools = rot([t for t in ("sockctl", "ref", "iperf3", "nc",
+                                         "ncat", "socat")
+                             if t in ("sockctl", "ref") or t in peers])
                 for src, label in (("file:" + bulkfile, "bulk file GiB/s"),
                                    ("pipe", "bulk pipe GiB/s")):
                     for t in tools:
-                        secs = bulk_run(t, sockctl, size, src)
+                        secs = bulk_run(t, sockctl, refs, size, src)
                         add((label, t), size / secs / (1 << 30))
             for proto, ns, label in (
                     ("tcp", [int(x) for x in a.conns.split(",")],
@@ -369,7 +375,7 @@ def report(results, a, size):
         ratios = []
         base = {"startup ms": "true", "bulk": "iperf3"}
         ref = next((v for k, v in base.items() if s.startswith(k)), "ref")
-        for other in [ref] + [t for t in ("nc", "ncat", "socat")
+        for other in [ref] + [t for t in ("ref", "nc", "ncat", "socat")
                               if t != ref]:
             mine, theirs = results.get((s, "sockctl")), results.get(
                 (s, other))

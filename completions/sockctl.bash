@@ -66,8 +66,8 @@ _sockctl()
 		       --timestamp --broker --chat --relay --discard --exec
 		       --banner --once -w --accept-timeout -m --max-conns
 		       -i --idle-timeout --allow --deny --allow-file --deny-file
-		       -N --shutdown-on-eof --spin --print --no-print --log-format
-		       --trace -q --quiet -v --verbose -h --help" ;;
+		       -N --shutdown-on-eof --spin --print --no-print --no-splice
+		       --log-format --trace -q --quiet -v --verbose -h --help" ;;
 	# cmd: udp-send
 	udp-send)
 		case $prev in

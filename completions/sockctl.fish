@@ -76,6 +76,7 @@ complete -c sockctl -n $c -s N -l shutdown-on-eof -d 'relay: half-close at end o
 complete -c sockctl -n $c -l spin -x -d 'poll USEC after traffic before sleeping'
 complete -c sockctl -n $c -l print -d 'show what clients send'
 complete -c sockctl -n $c -l no-print -d 'do not show what clients send'
+complete -c sockctl -n $c -l no-splice -d 'relay: copy through a buffer'
 complete -c sockctl -n $c -l log-format -x -a 'text json' -d 'status lines as'
 complete -c sockctl -n $c -l trace -r -F -d 'record every chunk'
 complete -c sockctl -n $c -s q -l quiet -d 'no status lines'

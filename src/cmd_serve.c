@@ -100,6 +100,8 @@ const char cmd_serve_help[] =
 	"terminal,\n"
 	"                         except with --relay, --discard, --exec)\n"
 	"      --no-print         do not\n"
+	"      --no-splice        --relay: copy through a buffer instead of "
+	"splice(2)\n"
 	"      --log-format FMT   connection events as text or json lines\n"
 	"      --trace FILE       record every chunk sent and received in "
 	"FILE\n"
@@ -133,6 +135,7 @@ enum {
 	OPT_DENY_FILE,
 	OPT_PRINT,
 	OPT_NO_PRINT,
+	OPT_NO_SPLICE,
 	OPT_LOG_FORMAT,
 	OPT_TRACE,
 	OPT_SPIN,
@@ -165,6 +168,7 @@ static const struct option longopts[] = {
 	{"spin", required_argument, NULL, OPT_SPIN},
 	{"print", no_argument, NULL, OPT_PRINT},
 	{"no-print", no_argument, NULL, OPT_NO_PRINT},
+	{"no-splice", no_argument, NULL, OPT_NO_SPLICE},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	{"trace", required_argument, NULL, OPT_TRACE},
 	{"quiet", no_argument, NULL, 'q'},
@@ -410,6 +414,9 @@ static int parse_option(struct opts *o, int c, char **argv)
 	case OPT_NO_PRINT:
 		o->print = 0;
 		break;
+	case OPT_NO_SPLICE:
+		o->so.splice = false;
+		break;
 	case OPT_LOG_FORMAT:
 		if (!strcmp(optarg, "json"))
 			o->json = true;
@@ -472,6 +479,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.accept_timeout_ms = -1;
 	o->so.in_fd = -1;
 	o->so.out_fd = STDOUT_FILENO;
+	o->so.splice = true;
 	o->print = -1;
 	o->spin_us = LOOP_SPIN_DEFAULT_US;
 	optind = 0;

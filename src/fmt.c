@@ -87,35 +87,46 @@ static const char hexdig[] = "0123456789abcdef";
 
 void fmt_escape(struct sbuf *b, const void *data, size_t len)
 {
-	const unsigned char *p = data;
+	const unsigned char *p = data, *end = p + len;
+	char *o;
 
-	sbuf_reserve(b, len);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = p[i];
+	/* At most 4 bytes out per byte in: write straight into the buffer,
+	 * printable runs in one copy (this runs once per datagram or read). */
+	sbuf_reserve(b, 4 * len);
+	o = b->data + b->len;
+	while (p < end) {
+		const unsigned char *run = p;
+		unsigned char c;
 
+		while (p < end && *p >= 0x20 && *p < 0x7f && *p != '\\')
+			p++;
+		memcpy(o, run, (size_t)(p - run));
+		o += p - run;
+		if (p == end)
+			break;
+		c = *p++;
+		*o++ = '\\';
 		switch (c) {
 		case '\\':
-			sbuf_add(b, "\\\\", 2);
+			*o++ = '\\';
 			break;
 		case '\n':
-			sbuf_add(b, "\\n", 2);
+			*o++ = 'n';
 			break;
 		case '\r':
-			sbuf_add(b, "\\r", 2);
+			*o++ = 'r';
 			break;
 		case '\t':
-			sbuf_add(b, "\\t", 2);
+			*o++ = 't';
 			break;
 		default:
-			if (c >= 0x20 && c < 0x7f) {
-				sbuf_addc(b, (char)c);
-			} else {
-				char esc[4] = {'\\', 'x', hexdig[c >> 4],
-					       hexdig[c & 15]};
-				sbuf_add(b, esc, 4);
-			}
+			*o++ = 'x';
+			*o++ = hexdig[c >> 4];
+			*o++ = hexdig[c & 15];
 		}
 	}
+	b->len = (size_t)(o - b->data);
+	b->data[b->len] = '\0';
 }
 
 /* Length of the valid UTF-8 sequence at p, or 0 if it is not one. */

@@ -25,6 +25,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -123,6 +124,9 @@ struct server {
 	bool stopping;
 	char *buf;
 	size_t rsize;
+	int mid[2]; /* --relay's splice path: socket -> mid -> stdout */
+	size_t mid_cap;
+	bool splice; /* that path is in use */
 	struct sbuf out; /* what a mode makes of one read */
 	struct sbuf log; /* --print and --trace lines */
 	/* stdin, for --relay and --chat */
@@ -912,12 +916,125 @@ static void conn_eof(struct conn *c)
 	conn_settle(c);
 }
 
+/* ---- --relay's splice path ---- */
+
+/*
+ * With nobody looking at the bytes (no --print, no --trace) and stdout
+ * something splice(2) writes to (a file, a pipe, /dev/null), a client's
+ * data goes socket -> pipe -> stdout inside the kernel: a relay that
+ * moves gigabytes never copies them through user space.
+ */
+static void splice_setup(struct server *s)
+{
+	int sz;
+
+	s->mid[0] = s->mid[1] = -1;
+	if (s->o->mode != SERVER_RELAY || s->o->print || s->o->trace ||
+	    s->o->write_out || s->o->out_fd < 0 || !s->o->splice)
+		return;
+	if (pipe2(s->mid, O_CLOEXEC | O_NONBLOCK) < 0) {
+		s->mid[0] = s->mid[1] = -1;
+		return;
+	}
+	/* Keep the default size when pipe-max-size forbids this one. */
+	fcntl(s->mid[1], F_SETPIPE_SZ, BUF_SIZE);
+	sz = fcntl(s->mid[1], F_GETPIPE_SZ);
+	s->mid_cap = sz > 0 ? (size_t)sz : 65536;
+	s->splice = true;
+}
+
+static bool splice_refused(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == EBADF ||
+	       err == EOPNOTSUPP;
+}
+
+/* Empties the pipe into stdout.  Stdout cannot take splice (a terminal, a
+ * file opened O_APPEND): what is in the pipe goes the copying way, and
+ * so does everything after it. */
+static void splice_drain(struct server *s, size_t n)
+{
+	while (n > 0 && !s->err) {
+		ssize_t w = splice(s->mid[0], NULL, s->o->out_fd, NULL, n,
+				   SPLICE_F_MOVE);
+
+		if (w > 0) {
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			int r = net_wait(s->o->out_fd, POLLOUT, -1);
+
+			if (r < 0)
+				server_fail(s, "stdout", r);
+			continue;
+		}
+		if (w < 0 && splice_refused(errno)) {
+			s->splice = false;
+			while (n > 0) {
+				ssize_t r = read(s->mid[0], s->buf,
+						 n < BUF_SIZE ? n : BUF_SIZE);
+
+				if (r <= 0)
+					break;
+				out_write(s, s->buf, (size_t)r);
+				n -= (size_t)r;
+			}
+			return;
+		}
+		server_fail(s, "stdout", w < 0 ? -errno : -EIO);
+	}
+}
+
+/* One read of conn_read's, the splice way: bytes moved, or -errno. */
+static ssize_t splice_in(struct conn *c)
+{
+	struct server *s = c->s;
+	ssize_t n = splice(c->fd, NULL, s->mid[1], NULL, s->mid_cap,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	if (n < 0)
+		return -errno;
+	if (n > 0) {
+		c->rx += (uint64_t)n;
+		c->last_ms = loop_now(s->l);
+		splice_drain(s, (size_t)n);
+	}
+	return n;
+}
+
 static void conn_read(struct conn *c)
 {
 	struct server *s = c->s;
 
 	for (int i = 0; i < READS_PER_EVENT; i++) {
-		ssize_t n = read(c->fd, s->buf, s->rsize);
+		ssize_t n;
+
+		/* A stopping server only drains what is still coming. */
+		if (s->splice && !(c->flags & C_STOPPING)) {
+			n = splice_in(c);
+			if (n == -EINTR)
+				continue;
+			if (n < 0 && n != -EAGAIN && splice_refused((int)-n)) {
+				s->splice = false;
+				continue;
+			}
+			if (n < 0) {
+				if (n != -EAGAIN)
+					conn_close(c, (int)n, NULL);
+				return;
+			}
+			if (n == 0) {
+				conn_eof(c);
+				return;
+			}
+			if (!conn_reading(c) || (size_t)n < s->mid_cap)
+				return;
+			continue;
+		}
+		n = read(c->fd, s->buf, s->rsize);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1732,6 +1849,7 @@ int server_new(struct loop *l, int lfd, const struct server_opts *o,
 	s->lfd = lfd;
 	s->buf = xmalloc(BUF_SIZE);
 	s->rsize = read_size(o);
+	splice_setup(s);
 	r = server_setup(s);
 	if (r < 0) {
 		server_free(s);
@@ -1774,6 +1892,10 @@ void server_free(struct server *s)
 	loop_timer_del(s->l, s->stop_timer);
 	loop_timer_del(s->l, s->in_timer);
 	loop_timer_del(s->l, s->stall_timer);
+	if (s->mid[0] >= 0) {
+		close(s->mid[0]);
+		close(s->mid[1]);
+	}
 	free(s->in_line);
 	free(s->buf);
 	sbuf_free(&s->out);

@@ -96,6 +96,7 @@ struct server_opts {
 	int in_fd; /* stdin for --relay and --chat, or -1 */
 	int out_fd; /* stdout: --relay data, --print lines */
 	bool shutdown_on_eof; /* --relay -N */
+	bool splice; /* --relay: splice(2) clients' data to out_fd if it can */
 	/* Instead of out_fd, when set (a prompt prints above the line). */
 	void (*write_out)(void *arg, const void *data, size_t len);
 	FILE *trace; /* --trace, or NULL */

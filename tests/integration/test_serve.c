@@ -522,27 +522,34 @@ Test(serve, chat_drops_a_client_that_never_reads)
 	char *out;
 
 	out = py_port(p,
-		      PY "slow = conn(); r = conn(); w = conn()\n"
-			 "for x in (slow, r, w):\n"
-			 "    recv_until(x, b'hi\\n')\n"
-			 "line = b'z' * 1000 + b'\\n'\n"
-			 "N = 16 << 10\n"
-			 "got = [0]\n"
-			 "def reader():\n"
-			 "    r.settimeout(30)\n"
-			 "    while got[0] < N:\n"
-			 "        d = r.recv(1 << 20)\n"
-			 "        if not d:\n"
-			 "            break\n"
-			 "        got[0] += d.count(b'zzz\\n')\n"
-			 "t = threading.Thread(target=reader)\n"
-			 "t.start()\n"
-			 "w.settimeout(30)\n"
-			 "for i in range(N // 64):\n"
-			 "    w.sendall(line * 64)\n"
-			 "t.join(30)\n"
-			 "expect(got[0], N)\n"
-			 "print('OK')\n",
+		      PY
+		      "slow = conn(); r = conn(); w = conn()\n"
+		      "for x in (slow, r, w):\n"
+		      "    recv_until(x, b'hi\\n')\n"
+		      "line = b'z' * 1000 + b'\\n'\n"
+		      "N = 16 << 10\n"
+		      "got = [0]\n"
+		      "def reader():\n"
+		      "    r.settimeout(30)\n"
+		      "    while got[0] < N:\n"
+		      "        d = r.recv(1 << 20)\n"
+		      "        if not d:\n"
+		      "            break\n"
+		      "        got[0] += d.count(b'zzz\\n')\n"
+		      "t = threading.Thread(target=reader)\n"
+		      "t.start()\n"
+		      "w.settimeout(30)\n"
+		      "for i in range(N // 64):\n"
+		      "    w.sendall(line * 64)\n"
+		      /* The reading client keeps up (a Python thread may
+			 lag behind the writer), the slow one never reads. */
+		      "    end = time.monotonic() + 30\n"
+		      "    while (i + 1) * 64 - got[0] > 1024 and t.is_alive()"
+		      " and time.monotonic() < end:\n"
+		      "        time.sleep(0.001)\n"
+		      "t.join(30)\n"
+		      "expect(got[0], N)\n"
+		      "print('OK')\n",
 		      port_of(p));
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -735,6 +742,92 @@ Test(serve, relay_keeps_stdin_until_a_client_comes)
 	free(out);
 	stop_ok(p, NULL);
 	proc_free(p);
+}
+
+/*
+ * Megabytes of random bytes from `sockctl connect < FILE` into
+ * `serve --relay --once`, whose stdout is DEST: a pipe (the harness's),
+ * a file (`>`) or a file opened O_APPEND (`>>`, which splice(2) refuses,
+ * so serve falls back to copying).  Every byte must come out, in order.
+ */
+static void relay_megabytes(const char *extra, const char *dest)
+{
+	size_t n = 12 * 1024 * 1024 + 5, got_len = 0;
+	char *dir = temp_dir(), in[512], out[512], cmd[2048];
+	char *data = malloc(n), *got;
+	const char *argv_sh[] = {"sh", "-c", cmd, NULL};
+	unsigned x = 2463534242u;
+	struct proc *p, *c;
+	FILE *f;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		data[i] = (char)x;
+	}
+	snprintf(in, sizeof(in), "%s/in", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	f = fopen(in, "wb");
+	cr_assert(f && fwrite(data, 1, n, f) == n && fclose(f) == 0);
+	if (dest) {
+		const char *argv[] = {"sh",  "-c", cmd, sockctl_path(),
+				      extra, out,  NULL};
+
+		snprintf(cmd, sizeof(cmd),
+			 "exec \"$0\" serve --tcp 0 -b 127.0.0.1 --relay "
+			 "--once $1 %s \"$2\"",
+			 dest);
+		p = proc_start(argv, 0);
+	} else {
+		p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--relay",
+			  "--once", extra);
+	}
+	snprintf(cmd, sizeof(cmd), "exec '%s' connect -q 127.0.0.1 %d < '%s'",
+		 sockctl_path(), port_of(p), in);
+	/* Both run at once: the server's stdout may be our pipe. */
+	c = proc_start(argv_sh, 0);
+	if (!dest)
+		cr_assert(proc_wait_out_len(p, n, 3 * T), "%zu bytes", p->olen);
+	cr_assert_eq(proc_wait_exit(p, 3 * T), 0, "%s", p->ebuf);
+	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
+	proc_free(c);
+	got = dest ? read_file(out, &got_len) : p->obuf;
+	if (!dest)
+		got_len = p->olen;
+	cr_assert_eq(got_len, n);
+	cr_assert(memcmp(got, data, n) == 0, "the bytes differ");
+	if (dest)
+		free(got);
+	unlink(in);
+	unlink(out);
+	rmdir(dir);
+	free(dir);
+	free(data);
+	proc_free(p);
+}
+
+Test(serve, relay_megabytes_to_a_pipe)
+{
+	relay_megabytes("--no-print", NULL);
+}
+
+Test(serve, relay_megabytes_to_a_pipe_copied)
+{
+	relay_megabytes("--no-splice", NULL);
+}
+
+Test(serve, relay_megabytes_to_a_file)
+{
+	relay_megabytes("--no-print", ">");
+}
+
+Test(serve, relay_megabytes_to_a_file_copied)
+{
+	relay_megabytes("--no-splice", ">");
+}
+
+Test(serve, relay_megabytes_to_an_append_only_file)
+{
+	relay_megabytes("--no-print", ">>");
 }
 
 Test(serve, discard_counts_bytes)
