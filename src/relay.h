@@ -35,6 +35,8 @@
 /* Bytes buffered per direction by default (at least 128 KiB, as nc's
  * small buffers are what keeps it far from loopback speed). */
 #define RELAY_BUFSIZE (256 * 1024)
+/* How wide relay_stdio_fd makes a pipe on stdin. */
+#define RELAY_PIPE_SIZE (1024 * 1024)
 
 enum relay_dir {
 	RELAY_SEND, /* input -> socket */
@@ -118,7 +120,8 @@ bool relay_spliced(const struct relay *r, enum relay_dir dir);
  * Pipes and terminals are opened again through /proc/self/fd, so that
  * O_NONBLOCK does not leak into the file description the shell and other
  * processes share; regular files are dup'ed as they are (they never
- * block, and their offset must stay shared).  Returns a new fd to close,
+ * block, and their offset must stay shared).  A pipe on stdin is widened
+ * to RELAY_PIPE_SIZE when the system allows.  Returns a new fd to close,
  * or a negative errno.
  */
 int relay_stdio_fd(int fd, bool output);

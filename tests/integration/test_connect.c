@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +123,30 @@ Test(connect, pipe_echo_roundtrip)
 	run_free(&r);
 	free(hp);
 	free(ps);
+	proc_free(srv);
+}
+
+/* A pipe on stdin is widened (1 MiB, when pipe-max-size allows) so that
+ * the writer runs ahead; bytes still arrive intact. */
+Test(connect, stdin_pipe_is_widened)
+{
+	int port;
+	struct proc *srv = peer("echo", &port);
+	char *ps = num(port),
+	     *max = read_file("/proc/sys/fs/pipe-max-size", NULL);
+	struct proc *c = sockctl_start(PROC_STDIN_PIPE, "connect", "-v",
+				       "127.0.0.1", ps, NULL);
+	int want = max && atoi(max) < (1 << 20) ? atoi(max) : 1 << 20;
+
+	cr_assert(proc_wait_err(c, "connected to", T), "%s", c->ebuf);
+	proc_puts(c, "still one pipe\n");
+	cr_assert(proc_wait_out(c, "still one pipe\n", T), "%s", c->ebuf);
+	cr_assert_geq(fcntl(c->in, F_GETPIPE_SZ), want);
+	proc_close_stdin(c);
+	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
+	free(max);
+	free(ps);
+	proc_free(c);
 	proc_free(srv);
 }
 
