@@ -44,6 +44,19 @@ TestSuite(serve, .init = hang_guard);
 /* What every Python peer starts with: connect, read until, expect. */
 #define PY PY_PEER(5)
 
+/* A thread that reads from client r until got[0] (bytes or lines, as
+ * COUNT of the chunk d says) reaches N. */
+#define READER(COUNT)                   \
+	"got = [0]\n"                   \
+	"def reader():\n"               \
+	"    r.settimeout(30)\n"        \
+	"    while got[0] < N:\n"       \
+	"        d = r.recv(1 << 20)\n" \
+	"        if not d:\n"           \
+	"            break\n"           \
+	"        got[0] += " COUNT "\n" \
+	"t = threading.Thread(target=reader)\n"
+
 static int port_of(struct proc *p)
 {
 	int port = proc_listen_port(p, T);
@@ -480,33 +493,24 @@ Test(serve, broker_drops_a_receiver_that_never_reads)
 		      PY "slow = conn(); r = conn(); w = conn()\n"
 			 "for x in (slow, r, w):\n"
 			 "    expect(recv_until(x, b'hub\\n'), b'hub\\n')\n"
-			 "N = 64 << 20\n"
-			 "got = [0]\n"
-			 "def reader():\n"
-			 "    r.settimeout(30)\n"
-			 "    while got[0] < N:\n"
-			 "        d = r.recv(1 << 20)\n"
-			 "        if not d:\n"
-			 "            break\n"
-			 "        got[0] += len(d)\n"
-			 "t = threading.Thread(target=reader)\n"
-			 "t.start()\n"
-			 "w.settimeout(30)\n"
-			 "w.sendall(b'y' * N)\n"
-			 "t.join(30)\n"
-			 "expect(got[0], N)\n"
-			 "total = 0\n"
-			 "try:\n"
-			 "    slow.settimeout(10)\n"
-			 "    while True:\n"
-			 "        d = slow.recv(1 << 20)\n"
-			 "        if not d:\n"
-			 "            break\n"
-			 "        total += len(d)\n"
-			 "except ConnectionResetError:\n"
-			 "    pass\n"
-			 "assert total < N, total\n"
-			 "print('OK')\n",
+			 "N = 64 << 20\n" READER(
+				 "len(d)") "t.start()\n"
+					   "w.settimeout(30)\n"
+					   "w.sendall(b'y' * N)\n"
+					   "t.join(30)\n"
+					   "expect(got[0], N)\n"
+					   "total = 0\n"
+					   "try:\n"
+					   "    slow.settimeout(10)\n"
+					   "    while True:\n"
+					   "        d = slow.recv(1 << 20)\n"
+					   "        if not d:\n"
+					   "            break\n"
+					   "        total += len(d)\n"
+					   "except ConnectionResetError:\n"
+					   "    pass\n"
+					   "assert total < N, total\n"
+					   "print('OK')\n",
 		      port);
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
@@ -521,36 +525,32 @@ Test(serve, chat_drops_a_client_that_never_reads)
 			       "--banner", "hi\\n");
 	char *out;
 
-	out = py_port(p,
-		      PY
-		      "slow = conn(); r = conn(); w = conn()\n"
-		      "for x in (slow, r, w):\n"
-		      "    recv_until(x, b'hi\\n')\n"
-		      "line = b'z' * 1000 + b'\\n'\n"
-		      "N = 16 << 10\n"
-		      "got = [0]\n"
-		      "def reader():\n"
-		      "    r.settimeout(30)\n"
-		      "    while got[0] < N:\n"
-		      "        d = r.recv(1 << 20)\n"
-		      "        if not d:\n"
-		      "            break\n"
-		      "        got[0] += d.count(b'zzz\\n')\n"
-		      "t = threading.Thread(target=reader)\n"
-		      "t.start()\n"
-		      "w.settimeout(30)\n"
-		      "for i in range(N // 64):\n"
-		      "    w.sendall(line * 64)\n"
-		      /* The reading client keeps up (a Python thread may
-			 lag behind the writer), the slow one never reads. */
-		      "    end = time.monotonic() + 30\n"
-		      "    while (i + 1) * 64 - got[0] > 1024 and t.is_alive()"
-		      " and time.monotonic() < end:\n"
-		      "        time.sleep(0.001)\n"
-		      "t.join(30)\n"
-		      "expect(got[0], N)\n"
-		      "print('OK')\n",
-		      port_of(p));
+	out = py_port(
+		p,
+		PY
+		"slow = conn(); r = conn(); w = conn()\n"
+		"for x in (slow, r, w):\n"
+		"    recv_until(x, b'hi\\n')\n"
+		"line = b'z' * 1000 + b'\\n'\n"
+		"N = 16 << 10\n" READER(
+			"d.count(b'zzz\\n')") "t.start()\n"
+					      "w.settimeout(30)\n"
+					      "for i in range(N // 64):\n"
+					      "    w.sendall(line * 64)\n"
+					      /* The reading client keeps up (a
+						 Python thread may lag behind
+						 the writer), the slow one never
+						 reads. */
+					      "    end = time.monotonic() + "
+					      "30\n"
+					      "    while (i + 1) * 64 - got[0] "
+					      "> 1024 and t.is_alive()"
+					      " and time.monotonic() < end:\n"
+					      "        time.sleep(0.001)\n"
+					      "t.join(30)\n"
+					      "expect(got[0], N)\n"
+					      "print('OK')\n",
+		port_of(p));
 	cr_assert_str_eq(out, "OK\n");
 	free(out);
 	cr_assert(proc_wait_err(p, "send queue full", T), "%s", p->ebuf);
