@@ -1,6 +1,7 @@
 /*
  * net.c - sockets and addresses (see net.h).
  */
+#define _GNU_SOURCE
 #include "net.h"
 
 #include <arpa/inet.h>
@@ -489,4 +490,24 @@ const char *net_peer_str(int fd, char buf[NET_ADDRSTRLEN])
 		return buf;
 	}
 	return net_addr_str((struct sockaddr *)&ss, len, buf);
+}
+
+int net_splice_pipe(int fds[2], size_t want, size_t *ret_cap)
+{
+	int sz;
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	/* Keep the default width when the system's pipe-max-size forbids
+	 * this one. */
+	fcntl(fds[1], F_SETPIPE_SZ, (int)want);
+	sz = fcntl(fds[1], F_GETPIPE_SZ);
+	*ret_cap = sz > 0 ? (size_t)sz : 65536;
+	return 0;
+}
+
+bool net_splice_refused(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP ||
+	       err == EBADF;
 }

@@ -92,4 +92,11 @@ int net_wait(int fd, short events, int64_t timeout_ms);
 /* Monotonic clock in milliseconds. */
 int64_t net_now_ms(void);
 
+/* A non-blocking pipe for splice(2), as wide as want when pipe-max-size
+ * allows; *ret_cap is the width it got.  Returns 0, or -errno with fds
+ * untouched. */
+int net_splice_pipe(int fds[2], size_t want, size_t *ret_cap);
+/* Is err splice(2) saying these fds cannot splice (copy instead)? */
+bool net_splice_refused(int err);
+
 #endif

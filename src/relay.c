@@ -167,12 +167,6 @@ static void spent(struct relay *r, size_t n, bool line_end)
 
 /* ---- the splice path ---- */
 
-static bool splice_refused(int err)
-{
-	return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP ||
-	       err == EBADF;
-}
-
 /*
  * splice was refused: move what is in the private pipe into the buffer
  * and go on with read/write.  Nothing is lost: pipe bytes are plain data.
@@ -190,20 +184,6 @@ static void leave_splice(struct rdir *d)
 		d->in_mid -= (size_t)n;
 	}
 	d->splice = false;
-}
-
-static int open_mid(struct rdir *d, size_t cap)
-{
-	int sz;
-
-	if (pipe2(d->mid, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -errno;
-	/* As large as the buffer we would otherwise use; keep the default
-	 * when the system's pipe-max-size forbids it. */
-	fcntl(d->mid[1], F_SETPIPE_SZ, (int)cap);
-	sz = fcntl(d->mid[1], F_GETPIPE_SZ);
-	d->mid_cap = sz > 0 ? (size_t)sz : 65536;
-	return 0;
 }
 
 /* ---- reading ---- */
@@ -291,7 +271,7 @@ static size_t dir_read(struct relay *r, struct rdir *d, enum relay_dir dir)
 
 	if (d->splice) {
 		n = read_spliced(d);
-		if (n < 0 && splice_refused(errno)) {
+		if (n < 0 && net_splice_refused(errno)) {
 			leave_splice(d);
 			n = read_buffered(r, d, dir);
 		} else if (n > 0 && dir == RELAY_RECV) {
@@ -377,7 +357,7 @@ static size_t dir_write(struct relay *r, struct rdir *d, enum relay_dir dir)
 		return deliver(r, d);
 	if (d->in_mid) {
 		w = write_spliced(d, n < d->in_mid ? n : d->in_mid);
-		if (w < 0 && splice_refused(errno)) {
+		if (w < 0 && net_splice_refused(errno)) {
 			leave_splice(d);
 			w = write_buffered(d, d->q.len - d->off < n
 						      ? d->q.len - d->off
@@ -577,7 +557,8 @@ static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 		    !r->h.transform[dir] &&
 		    !(dir == RELAY_RECV && r->o.discard) &&
 		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0);
-	if (d->splice && open_mid(d, r->cap) < 0)
+	/* The pipe as large as the buffer we would otherwise use. */
+	if (d->splice && net_splice_pipe(d->mid, r->cap, &d->mid_cap) < 0)
 		d->splice = false;
 }
 

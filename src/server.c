@@ -926,27 +926,11 @@ static void conn_eof(struct conn *c)
  */
 static void splice_setup(struct server *s)
 {
-	int sz;
-
 	s->mid[0] = s->mid[1] = -1;
 	if (s->o->mode != SERVER_RELAY || s->o->print || s->o->trace ||
 	    s->o->write_out || s->o->out_fd < 0 || !s->o->splice)
 		return;
-	if (pipe2(s->mid, O_CLOEXEC | O_NONBLOCK) < 0) {
-		s->mid[0] = s->mid[1] = -1;
-		return;
-	}
-	/* Keep the default size when pipe-max-size forbids this one. */
-	fcntl(s->mid[1], F_SETPIPE_SZ, BUF_SIZE);
-	sz = fcntl(s->mid[1], F_GETPIPE_SZ);
-	s->mid_cap = sz > 0 ? (size_t)sz : 65536;
-	s->splice = true;
-}
-
-static bool splice_refused(int err)
-{
-	return err == EINVAL || err == ENOSYS || err == EBADF ||
-	       err == EOPNOTSUPP;
+	s->splice = net_splice_pipe(s->mid, BUF_SIZE, &s->mid_cap) == 0;
 }
 
 /* Empties the pipe into stdout.  Stdout cannot take splice (a terminal, a
@@ -971,7 +955,7 @@ static void splice_drain(struct server *s, size_t n)
 				server_fail(s, "stdout", r);
 			continue;
 		}
-		if (w < 0 && splice_refused(errno)) {
+		if (w < 0 && net_splice_refused(errno)) {
 			s->splice = false;
 			while (n > 0) {
 				ssize_t r = read(s->mid[0], s->buf,
@@ -988,71 +972,62 @@ static void splice_drain(struct server *s, size_t n)
 	}
 }
 
-/* One read of conn_read's, the splice way: bytes moved, or -errno. */
-static ssize_t splice_in(struct conn *c)
+/*
+ * One read of conn_read's: the bytes taken (spliced to stdout, or handed
+ * to the mode), 0 at end of file, or -errno.  *cap is how much it asked
+ * for: less means the socket is drained.
+ */
+static ssize_t conn_take(struct conn *c, size_t *cap)
 {
 	struct server *s = c->s;
-	ssize_t n = splice(c->fd, NULL, s->mid[1], NULL, s->mid_cap,
-			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+	/* A stopping server only drains what is still coming. */
+	bool keep = !(c->flags & C_STOPPING);
+	ssize_t n;
 
-	if (n < 0)
-		return -errno;
-	if (n > 0) {
-		c->rx += (uint64_t)n;
-		c->last_ms = loop_now(s->l);
-		splice_drain(s, (size_t)n);
+	if (s->splice && keep) {
+		n = splice(c->fd, NULL, s->mid[1], NULL, s->mid_cap,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n < 0 && net_splice_refused(errno)) {
+			s->splice = false;
+		} else {
+			*cap = s->mid_cap;
+			if (n <= 0)
+				return n < 0 ? -errno : 0;
+			c->rx += (uint64_t)n;
+			c->last_ms = loop_now(s->l);
+			splice_drain(s, (size_t)n);
+			return n;
+		}
 	}
+	*cap = s->rsize;
+	n = read(c->fd, s->buf, s->rsize);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	c->rx += (uint64_t)n;
+	c->last_ms = loop_now(s->l);
+	if (keep)
+		conn_input(c, s->buf, (size_t)n);
 	return n;
 }
 
 static void conn_read(struct conn *c)
 {
-	struct server *s = c->s;
-
 	for (int i = 0; i < READS_PER_EVENT; i++) {
-		ssize_t n;
+		size_t cap;
+		ssize_t n = conn_take(c, &cap);
 
-		/* A stopping server only drains what is still coming. */
-		if (s->splice && !(c->flags & C_STOPPING)) {
-			n = splice_in(c);
-			if (n == -EINTR)
-				continue;
-			if (n < 0 && n != -EAGAIN && splice_refused((int)-n)) {
-				s->splice = false;
-				continue;
-			}
-			if (n < 0) {
-				if (n != -EAGAIN)
-					conn_close(c, (int)n, NULL);
-				return;
-			}
-			if (n == 0) {
-				conn_eof(c);
-				return;
-			}
-			if (!conn_reading(c) || (size_t)n < s->mid_cap)
-				return;
-			continue;
-		}
-		n = read(c->fd, s->buf, s->rsize);
-
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n < 0) {
-			if (errno != EAGAIN)
-				conn_close(c, -errno, NULL);
+			if (n != -EAGAIN)
+				conn_close(c, (int)n, NULL);
 			return;
 		}
 		if (n == 0) {
 			conn_eof(c);
 			return;
 		}
-		c->rx += (uint64_t)n;
-		c->last_ms = loop_now(s->l);
-		/* A stopping server only drains what is still coming. */
-		if (!(c->flags & C_STOPPING))
-			conn_input(c, s->buf, (size_t)n);
-		if (!conn_reading(c) || (size_t)n < s->rsize)
+		if (!conn_reading(c) || (size_t)n < cap)
 			return;
 	}
 }

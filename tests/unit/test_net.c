@@ -779,3 +779,29 @@ Test(net, wait_and_clock)
 	close(p[1]);
 	cr_assert_eq(net_set_nonblock(p[0], true), -EBADF);
 }
+
+Test(net, splice_pipe_is_wide_nonblocking_and_cloexec)
+{
+	int fds[2];
+	size_t cap = 0;
+	char c;
+
+	cr_assert_eq(net_splice_pipe(fds, 256 * 1024, &cap), 0);
+	/* pipe-max-size is 1 MiB unless someone lowered it. */
+	cr_assert_eq(cap, (size_t)fcntl(fds[1], F_GETPIPE_SZ));
+	cr_assert_geq(cap, 65536);
+	cr_assert_eq(read(fds[0], &c, 1), -1);
+	cr_assert_eq(errno, EAGAIN);
+	cr_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+	cr_assert(fcntl(fds[1], F_GETFL) & O_NONBLOCK);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+Test(net, splice_refused_only_for_fds_that_cannot_splice)
+{
+	cr_assert(net_splice_refused(EINVAL));
+	cr_assert(net_splice_refused(EBADF));
+	cr_assert_not(net_splice_refused(EAGAIN));
+	cr_assert_not(net_splice_refused(EPIPE));
+}
