@@ -104,6 +104,16 @@ int cli_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
 	return 0;
 }
 
+int cli_spin(const char *cmd, const char *arg, unsigned *ret)
+{
+	uint64_t us;
+	int r = cli_uint(cmd, "--spin", arg, 0, 1000000, &us);
+
+	if (r == 0)
+		*ret = (unsigned)us;
+	return r;
+}
+
 int cli_sockopt_arg(const char *cmd, struct cli_sockopts *a, const char *arg)
 {
 	const char **v = realloc(a->args, (a->n + 1) * sizeof(*v));

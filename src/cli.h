@@ -62,6 +62,14 @@ int cli_duration_ms(const char *cmd, const char *flag, const char *arg,
 int cli_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
 	     uint64_t max, uint64_t *ret);
 
+/* --spin USEC, the event loop's busy-poll window (loop_set_spin), in the
+ * four commands that run the loop: its --help lines and its value. */
+#define CLI_SPIN_HELP                                                     \
+	"      --spin USEC        after traffic, poll USEC microseconds " \
+	"before sleeping\n"                                               \
+	"                         (default 100; 0: sleep at once)\n"
+int cli_spin(const char *cmd, const char *arg, unsigned *ret);
+
 /*
  * -o NAME=VALUE arguments as typed: which socket kind they name is known
  * only once every flag (--unix, -4, -6) has been read.

@@ -91,11 +91,8 @@ const char cmd_connect_help[] =
 	"or always)\n"
 	"      --trace FILE       record every chunk sent and received in "
 	"FILE\n"
-	"      --no-splice        copy through a buffer instead of splice(2)\n"
-	"      --spin USEC        after traffic, poll USEC microseconds before "
-	"sleeping\n"
-	"                         (default 100; 0: sleep at once)\n"
-	"\n"
+	"      --no-splice        copy through a buffer instead of "
+	"splice(2)\n" CLI_SPIN_HELP "\n"
 	"Common options:\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (sockctl opts list)\n"
 	"      --json             --trace and -z write JSON lines\n"
@@ -139,7 +136,7 @@ struct opts {
 	int progress; /* 0 off, 1 on a terminal, 2 always */
 	const char *trace;
 	bool no_splice;
-	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
+	unsigned spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	bool json, verbose, quiet;
 	const char *data_opt; /* a data option, for -z's complaint */
 	/* The address as given. */
@@ -409,7 +406,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		o->no_splice = true;
 		return 0;
 	case OPT_SPIN:
-		return cli_uint(CMD, "--spin", optarg, 0, 1000000, &o->spin_us);
+		return cli_spin(CMD, optarg, &o->spin_us);
 	case 'o':
 		return cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 	case OPT_JSON:
@@ -1203,7 +1200,7 @@ static int run_session(struct opts *o, int sock, bool interactive)
 		close(sock);
 		return cli_fail(CMD, "event loop", -ENOMEM);
 	}
-	loop_set_spin(s.loop, (unsigned)o->spin_us);
+	loop_set_spin(s.loop, o->spin_us);
 	/*
 	 * SIGUSR1 is taken over before anything is printed: a script that
 	 * signals once it sees `connected to` must never kill us with it.

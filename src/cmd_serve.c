@@ -88,11 +88,7 @@ const char cmd_serve_help[] =
 	"      --allow-file FILE  --allow for each CIDR in FILE, one a line\n"
 	"      --deny-file FILE   --deny for each CIDR in FILE, one a line\n"
 	"  -N, --shutdown-on-eof  relay: half-close the clients when stdin "
-	"ends\n"
-	"      --spin USEC        after traffic, poll USEC microseconds before "
-	"sleeping\n"
-	"                         (default 100; 0: sleep at once)\n"
-	"\n"
+	"ends\n" CLI_SPIN_HELP "\n"
 	"Output:\n"
 	"      --print            show what clients send as `HOST:PORT: text`"
 	"\n"
@@ -405,8 +401,7 @@ static int parse_option(struct opts *o, int c, char **argv)
 		o->so.shutdown_on_eof = true;
 		break;
 	case OPT_SPIN:
-		r = cli_uint(CMD, "--spin", optarg, 0, 1000000, &n);
-		o->spin_us = (unsigned)n;
+		r = cli_spin(CMD, optarg, &o->spin_us);
 		break;
 	case OPT_PRINT:
 		o->print = 1;

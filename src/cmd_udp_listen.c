@@ -83,11 +83,7 @@ const char cmd_udp_listen_help[] =
 	"  -c, --count N          exit after N datagrams\n"
 	"      --once             exit after one datagram\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
-	"                         'sockctl opts list')\n"
-	"      --spin USEC        after traffic, poll USEC microseconds before "
-	"sleeping\n"
-	"                         (default 100; 0: sleep at once)\n"
-	"\n"
+	"                         'sockctl opts list')\n" CLI_SPIN_HELP "\n"
 	"Common options:\n"
 	"  -v, --verbose          report joins and totals\n"
 	"  -q, --quiet            no status lines but the listening line\n"
@@ -126,7 +122,7 @@ struct opts {
 	int family;
 	uint64_t max_size;
 	uint64_t count; /* 0: no limit */
-	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
+	unsigned spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	int verbose; /* -1 quiet */
 	char port[PARSE_PORT_MAX];
 	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
@@ -377,8 +373,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->count = 1;
 			break;
 		case OPT_SPIN:
-			r = cli_uint(CMD, "--spin", optarg, 0, 1000000,
-				     &o->spin_us);
+			r = cli_spin(CMD, optarg, &o->spin_us);
 			break;
 		case 'o':
 			r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
@@ -989,7 +984,7 @@ static int setup(struct server *s)
 	if (!s->tx || !s->txiov || !s->txbuf || !s->loop ||
 	    (s->o->mode == REPLY_STDIN && !s->wait))
 		return cli_fail(CMD, "memory", -ENOMEM);
-	loop_set_spin(s->loop, (unsigned)s->o->spin_us);
+	loop_set_spin(s->loop, s->o->spin_us);
 	dgram_out_init(&s->out, s->o->fmt);
 	s->out_each = stdout_is_live();
 	s->out_timer = loop_timer_add(s->loop, 1 << 30, on_out_timer, s);

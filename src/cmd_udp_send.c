@@ -65,11 +65,7 @@ const char cmd_udp_send_help[] =
 	"  -4, -6                 IPv4 / IPv6 only\n"
 	"      --unix PATH        a Unix datagram socket (@NAME: abstract)\n"
 	"  -o, --sockopt NAME=VALUE  set a socket option (repeatable; see\n"
-	"                         'sockctl opts list')\n"
-	"      --spin USEC        after traffic, poll USEC microseconds before "
-	"sleeping\n"
-	"                         (default 100; 0: sleep at once)\n"
-	"\n"
+	"                         'sockctl opts list')\n" CLI_SPIN_HELP "\n"
 	"Replies:\n"
 	"  -w, --wait SECS        after the last datagram, wait SECS for "
 	"replies\n"
@@ -111,7 +107,7 @@ struct opts {
 	enum dgram_fmt fmt;
 	bool fmt_set;
 	int verbose;
-	uint64_t spin_us; /* the loop's busy-poll window (loop_set_spin) */
+	unsigned spin_us; /* the loop's busy-poll window (loop_set_spin) */
 	char host[PARSE_HOST_MAX];
 	char port[PARSE_PORT_MAX];
 	struct cli_sockopts sockopt_args; /* -o, parsed once --unix is known */
@@ -288,7 +284,7 @@ static int parse_one(struct opts *o, int c, char **argv)
 		r = cli_sockopt_arg(CMD, &o->sockopt_args, optarg);
 		break;
 	case OPT_SPIN:
-		r = cli_uint(CMD, "--spin", optarg, 0, 1000000, &o->spin_us);
+		r = cli_spin(CMD, optarg, &o->spin_us);
 		break;
 	case 'v':
 		o->verbose = 1;
@@ -1079,7 +1075,7 @@ static int setup(struct client *c)
 	c->loop = loop_new();
 	if (!c->loop)
 		return cli_fail(CMD, "memory", -ENOMEM);
-	loop_set_spin(c->loop, (unsigned)c->o->spin_us);
+	loop_set_spin(c->loop, c->o->spin_us);
 	/* Parked far away; --interval moves it. */
 	c->pace_timer = loop_timer_add(c->loop, 1 << 30, on_pace, c);
 	if (!c->pace_timer)
