@@ -157,7 +157,9 @@ int dgram_rx_init(struct dgram_rx *rx, unsigned n, size_t size)
 		return -EINVAL;
 	rx->n = n;
 	rx->size = size;
-	rx->bufs = malloc(n * size);
+	/* Every slot on an IO_ALIGN boundary (see io_alloc). */
+	rx->stride = (size + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
+	rx->bufs = io_alloc(n * rx->stride);
 	rx->msgs = calloc(n, sizeof(*rx->msgs));
 	rx->iov = calloc(n, sizeof(*rx->iov));
 	rx->addrs = calloc(n, sizeof(*rx->addrs));
@@ -166,7 +168,7 @@ int dgram_rx_init(struct dgram_rx *rx, unsigned n, size_t size)
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		rx->iov[i].iov_base = rx->bufs + i * size;
+		rx->iov[i].iov_base = rx->bufs + i * rx->stride;
 		rx->iov[i].iov_len = size;
 		rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
 		rx->msgs[i].msg_hdr.msg_iovlen = 1;

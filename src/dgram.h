@@ -94,6 +94,7 @@ size_t dgram_max_payload(int family);
 struct dgram_rx {
 	unsigned n;
 	size_t size;
+	size_t stride; /* slot i is at bufs + i * stride */
 	char *bufs;
 	struct mmsghdr *msgs;
 	struct iovec *iov;

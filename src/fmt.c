@@ -8,6 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+void *io_alloc(size_t n)
+{
+	/* aligned_alloc wants a multiple of the alignment. */
+	return aligned_alloc(IO_ALIGN,
+			     (n + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1));
+}
+
 void sbuf_reserve(struct sbuf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
@@ -18,9 +25,13 @@ void sbuf_reserve(struct sbuf *b, size_t extra)
 		return;
 	while (cap < need)
 		cap *= 2;
-	p = realloc(b->data, cap);
+	/* Not realloc: it would not keep the alignment. */
+	p = io_alloc(cap);
 	if (!p)
 		abort();
+	if (b->data)
+		memcpy(p, b->data, b->len);
+	free(b->data);
 	/* A fresh buffer must read as "" at once (sbuf_str promises it). */
 	p[b->len] = '\0';
 	b->data = p;

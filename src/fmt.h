@@ -25,6 +25,17 @@ struct sbuf {
 		NULL, 0, 0 \
 	}
 
+/*
+ * Memory for I/O: n bytes on an IO_ALIGN boundary, NULL when there is
+ * none; free() it.  The kernel copies into and out of user buffers with
+ * `rep movsb`, which on this AMD EPYC runs at less than half speed when
+ * the buffer starts 16 bytes past a cache line, as malloc's large blocks
+ * do: reading a pipe, 0.95 GiB/s against 2.3 at offset 0 or 64.
+ */
+#define IO_ALIGN 64
+void *io_alloc(size_t n);
+
+/* sbuf data comes from io_alloc, so reads straight into it are fast. */
 void sbuf_reserve(struct sbuf *b, size_t extra);
 void sbuf_add(struct sbuf *b, const void *data, size_t len);
 void sbuf_addc(struct sbuf *b, char c);

@@ -1822,7 +1822,9 @@ int server_new(struct loop *l, int lfd, const struct server_opts *o,
 	s->l = l;
 	s->o = o;
 	s->lfd = lfd;
-	s->buf = xmalloc(BUF_SIZE);
+	s->buf = io_alloc(BUF_SIZE); /* every read lands here */
+	if (!s->buf)
+		abort(); /* as xmalloc */
 	s->rsize = read_size(o);
 	splice_setup(s);
 	r = server_setup(s);

@@ -250,6 +250,24 @@ Test(dgram_rx, batches_and_truncation)
 	cr_assert_eq(dgram_rx_init(&rx, 0, 8), -EINVAL);
 }
 
+/* Every slot starts on an IO_ALIGN boundary, whatever the slot size. */
+Test(dgram_rx, slots_are_aligned)
+{
+	size_t sizes[] = {1, 8, 100, 65507};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct dgram_rx rx;
+
+		cr_assert_eq(dgram_rx_init(&rx, 5, sizes[i]), 0);
+		for (unsigned k = 0; k < rx.n; k++) {
+			cr_assert_eq((uintptr_t)rx.iov[k].iov_base % IO_ALIGN,
+				     0, "slot %u of %zu bytes", k, sizes[i]);
+			cr_assert_eq(rx.iov[k].iov_len, sizes[i]);
+		}
+		dgram_rx_free(&rx);
+	}
+}
+
 /* Feed text through a pipe and take lines as the commands do. */
 static int lines_of(const char *input, bool whole, char out[][32], int max)
 {

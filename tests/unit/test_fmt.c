@@ -82,6 +82,36 @@ Test(fmt, sbuf_addf_grows)
 	sbuf_free(&b);
 }
 
+/* Reads go straight into sbuf data and io_alloc blocks: they start on
+ * an IO_ALIGN boundary, and an sbuf stays on one as it grows. */
+Test(fmt, io_buffers_are_aligned)
+{
+	struct sbuf b = SBUF_INIT;
+	size_t sizes[] = {1, 63, 64, 65, 4096, 128 * 1024, 1024 * 1024 + 3};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *p = io_alloc(sizes[i]);
+
+		cr_assert(p);
+		cr_assert_eq((uintptr_t)p % IO_ALIGN, 0, "%zu bytes at %p",
+			     sizes[i], (void *)p);
+		memset(p, 'x', sizes[i]);
+		free(p);
+	}
+	for (int i = 0; i < 300000; i++) {
+		size_t cap = b.cap;
+
+		sbuf_addc(&b, (char)('a' + i % 26));
+		if (b.cap != cap)
+			cr_assert_eq((uintptr_t)b.data % IO_ALIGN, 0, "cap %zu",
+				     b.cap);
+	}
+	cr_assert_eq(b.len, 300000);
+	for (int i = 0; i < 300000; i++)
+		cr_assert_eq(b.data[i], (char)('a' + i % 26), "byte %d", i);
+	sbuf_free(&b);
+}
+
 Test(fmt, sbuf_addf_formats)
 {
 	struct sbuf b = SBUF_INIT;
