@@ -188,13 +188,21 @@ static void leave_splice(struct rdir *d)
 
 /* ---- reading ---- */
 
-static bool want_read(const struct relay *r, const struct rdir *d)
+/*
+ * The buffer is refilled only once it is empty, as a blocking
+ * read-then-write loop would: every read is one large read to the start
+ * of the (aligned) buffer, with no sliding of leftovers, and while the
+ * socket is full the source fills up behind us instead of being nibbled
+ * at.  From `head -c 1G /dev/zero |` that is +15% over refilling whenever
+ * there is room.
+ */
+static bool want_read(const struct rdir *d)
 {
 	if (d->src < 0 || d->eof || d->err)
 		return false;
 	if (d->splice)
 		return d->in_mid < d->mid_cap;
-	return d->q.len - d->off < r->cap;
+	return queued(d) == 0;
 }
 
 static void got_eof(struct relay *r, struct rdir *d, enum relay_dir dir)
@@ -223,27 +231,20 @@ static void take(struct relay *r, struct rdir *d, enum relay_dir dir,
 static ssize_t read_buffered(struct relay *r, struct rdir *d,
 			     enum relay_dir dir)
 {
-	size_t room = r->cap - (d->q.len - d->off);
 	bool direct =
 		!r->h.transform[dir] && !(dir == RELAY_RECV && r->o.discard);
 	char *to;
 	ssize_t n;
 
-	if (d->off > 0 &&
-	    (d->off >= r->cap / 2 || d->q.cap - d->q.len < room)) {
-		/* Slide the queue to the front instead of growing it. */
-		memmove(d->q.data, d->q.data + d->off, d->q.len - d->off);
-		d->q.len -= d->off;
-		d->off = 0;
-	}
+	/* want_read: the queue is empty, so direct reads land at its start. */
 	if (direct) {
-		sbuf_reserve(&d->q, room);
+		sbuf_reserve(&d->q, r->cap);
 		to = d->q.data + d->q.len;
 	} else {
 		to = r->scratch;
 	}
 	do
-		n = read(d->src, to, room);
+		n = read(d->src, to, r->cap);
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
 		take(r, d, dir, to, (size_t)n);
@@ -477,8 +478,8 @@ static void kick(struct relay *r)
 static void update_watches(struct relay *r)
 {
 	struct rdir *s = &r->d[RELAY_SEND], *v = &r->d[RELAY_RECV];
-	bool sr = want_read(r, s), sw = want_write(r, s, RELAY_SEND);
-	bool vr = want_read(r, v), vw = want_write(r, v, RELAY_RECV);
+	bool sr = want_read(s), sw = want_write(r, s, RELAY_SEND);
+	bool vr = want_read(v), vw = want_write(r, v, RELAY_RECV);
 	uint32_t sock = 0;
 
 	if (!s->src_ready)
@@ -499,7 +500,7 @@ static bool pump_dir(struct relay *r, enum relay_dir dir)
 	struct rdir *d = &r->d[dir];
 	size_t rd = 0, wr = 0;
 
-	if (want_read(r, d))
+	if (want_read(d))
 		rd = dir_read(r, d, dir);
 	if (want_write(r, d, dir))
 		wr = dir_write(r, d, dir);
@@ -545,6 +546,20 @@ static bool pollable(struct loop *l, int fd)
 	return true;
 }
 
+/*
+ * A pipe is not spliced into the socket: its pages would go to the socket
+ * and the writer (`head |`) would have to allocate and charge a new page
+ * for every 4 KiB it writes, while a copy leaves the pipe its own pages.
+ * From `head -c 1G /dev/zero |` copying is 1.3 GiB/s here, splicing 0.9.
+ * Files (the page cache) and sockets still splice.
+ */
+static bool is_pipe(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 {
 	d->mid[0] = d->mid[1] = -1;
@@ -556,7 +571,8 @@ static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 	d->splice = r->o.splice && d->src >= 0 && d->dst >= 0 &&
 		    !r->h.transform[dir] &&
 		    !(dir == RELAY_RECV && r->o.discard) &&
-		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0);
+		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0) &&
+		    !(dir == RELAY_SEND && is_pipe(d->src));
 	/* The pipe as large as the buffer we would otherwise use. */
 	if (d->splice && net_splice_pipe(d->mid, r->cap, &d->mid_cap) < 0)
 		d->splice = false;
@@ -573,7 +589,7 @@ int relay_new(struct loop *l, const struct relay_opts *o, struct relay **ret)
 	if (o->hooks)
 		r->h = *o->hooks;
 	r->cap = o->bufsize ? o->bufsize : RELAY_BUFSIZE;
-	r->scratch = malloc(r->cap);
+	r->scratch = io_alloc(r->cap);
 	if (!r->scratch) {
 		free(r);
 		return -ENOMEM;

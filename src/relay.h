@@ -32,9 +32,11 @@
 #include "fmt.h"
 #include "loop.h"
 
-/* Bytes buffered per direction by default (at least 128 KiB, as nc's
- * small buffers are what keeps it far from loopback speed). */
-#define RELAY_BUFSIZE (256 * 1024)
+/* Bytes buffered per direction by default: one read takes all a widened
+ * stdin pipe holds (RELAY_PIPE_SIZE).  From `head -c 1G /dev/zero |`,
+ * 1 MiB moves 1.24 GiB/s here, 256 KiB 1.05; nc's small buffers are what
+ * keeps it far from loopback speed. */
+#define RELAY_BUFSIZE (1024 * 1024)
 /* How wide relay_stdio_fd makes a pipe on stdin. */
 #define RELAY_PIPE_SIZE (1024 * 1024)
 
