@@ -67,7 +67,9 @@ int cli_uint(const char *cmd, const char *flag, const char *arg, uint64_t min,
 #define CLI_SPIN_HELP                                                     \
 	"      --spin USEC        after traffic, poll USEC microseconds " \
 	"before sleeping\n"                                               \
-	"                         (default 100; 0: sleep at once)\n"
+	"                         (default 100, none while other tasks "  \
+	"wait for a CPU;\n"                                               \
+	"                         0: sleep at once)\n"
 int cli_spin(const char *cmd, const char *arg, unsigned *ret);
 
 /*

@@ -1233,7 +1233,7 @@ int cmd_connect(int argc, char **argv)
 			 .retry_delay_ms = 1000,
 			 .after_eof_ms = -2,
 			 .idle_ms = -1,
-			 .spin_us = LOOP_SPIN_DEFAULT_US};
+			 .spin_us = LOOP_SPIN_AUTO};
 	bool interactive;
 	int r, sock;
 

@@ -476,7 +476,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->so.out_fd = STDOUT_FILENO;
 	o->so.splice = true;
 	o->print = -1;
-	o->spin_us = LOOP_SPIN_DEFAULT_US;
+	o->spin_us = LOOP_SPIN_AUTO;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":46b:o:w:m:i:Nqvh", longopts,
 				NULL)) != -1) {

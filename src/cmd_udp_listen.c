@@ -1065,7 +1065,7 @@ static int serve(struct opts *o)
 int cmd_udp_listen(int argc, char **argv)
 {
 	struct opts o = {.max_size = DGRAM_MAX_SIZE,
-			 .spin_us = LOOP_SPIN_DEFAULT_US};
+			 .spin_us = LOOP_SPIN_AUTO};
 	int r = parse_opts(argc, argv, &o);
 
 	if (r == 0)

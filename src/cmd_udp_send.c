@@ -1187,7 +1187,7 @@ int cmd_udp_send(int argc, char **argv)
 		.interval_ms = -1,
 		.wait_ms = 1000,
 		.ttl = -1,
-		.spin_us = LOOP_SPIN_DEFAULT_US,
+		.spin_us = LOOP_SPIN_AUTO,
 	};
 	int r = parse_opts(argc, argv, &o);
 

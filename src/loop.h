@@ -10,6 +10,7 @@
 #ifndef SOCKCTL_LOOP_H
 #define SOCKCTL_LOOP_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/epoll.h>
@@ -32,10 +33,19 @@ typedef void (*loop_signal_fn)(struct loop *l, int signo, void *arg);
 
 struct loop *loop_new(void);
 
-/* How long loop_run polls after a busy pass before it sleeps (see
- * wait_events in loop.c); 0 never polls. */
+/*
+ * How long loop_run polls after a busy pass before it sleeps (see
+ * wait_events in loop.c); 0 never polls.  LOOP_SPIN_AUTO, a new loop's
+ * setting, polls LOOP_SPIN_DEFAULT_US while no task waits for a CPU and
+ * not at all while some do; any other value is polled as given.
+ */
 #define LOOP_SPIN_DEFAULT_US 100
+#define LOOP_SPIN_AUTO UINT_MAX
 void loop_set_spin(struct loop *l, unsigned us);
+/* Where LOOP_SPIN_AUTO reads the CPU pressure (PSI's format; tests give a
+ * file of their own); NULL counts as never crowded. */
+#define LOOP_PRESSURE_FILE "/proc/pressure/cpu"
+void loop_set_pressure_file(struct loop *l, const char *path);
 /* Closes nothing but its own epoll and signal fds; frees pending timers. */
 void loop_free(struct loop *l);
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -980,4 +981,109 @@ Test(loop, idle_loop_does_not_spin)
 	cr_assert_lt(used, 50000, "an idle loop used %lld us of CPU in 200 ms",
 		     (long long)used);
 	loop_free(l);
+}
+
+/* ---- LOOP_SPIN_AUTO: no spin while tasks wait for a CPU ---- */
+
+static long sleeps(void)
+{
+	struct rusage ru;
+
+	cr_assert_eq(getrusage(RUSAGE_THREAD, &ru), 0);
+	return ru.ru_nvcsw; /* a spin never blocks; epoll_wait does */
+}
+
+static void set_pressure(const char *path, long long total_us)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f,
+		"some avg10=0.00 avg60=0.00 avg300=0.00 total=%lld\n"
+		"full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+		total_us);
+	cr_assert_eq(fclose(f), 0);
+}
+
+struct phases {
+	const char *path;
+	int pipe_w;
+	int n;
+	long start[4], end[4]; /* sleeps so far as phase n starts, ends */
+};
+
+/* Each timer ends a phase and starts the next: it sets the pressure
+ * (writing the file may block: not counted) and writes a byte, whose pass
+ * is followed by a spin or by a sleep until the next timer. */
+static void on_phase(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct phases *p = arg;
+
+	(void)t;
+	p->end[++p->n] = sleeps();
+	if (p->n == 3) {
+		loop_stop(l, 0);
+		return;
+	}
+	/* Phase 2 reads tasks waiting all of the time since the last
+	 * reading; phase 3 reads no more waiting than that. */
+	if (p->n == 1)
+		set_pressure(p->path, 1000000000000LL);
+	p->start[p->n + 1] = sleeps();
+	cr_assert_eq(write(p->pipe_w, "x", 1), 1);
+}
+
+/*
+ * The default spin reads the pressure file at most every 5 ms: the first
+ * reading only sets a baseline (spin), a reading with tasks waiting
+ * stops the spin (the loop sleeps until its timer), and one without
+ * brings it back.  An explicit --spin ignores the pressure.
+ */
+static void pressure_phases(bool auto_spin, long want_phase2)
+{
+	char path[] = "/dev/shm/sockctl-psi-XXXXXX";
+	struct loop *l = new_loop(5000);
+	struct reader r = {.want = 100};
+	struct phases ph = {.path = path};
+	int fd = mkstemp(path), p[2];
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	set_pressure(path, 1000);
+	loop_set_spin(l, 40000);
+	if (auto_spin)
+		loop_set_pressure_file(l, path);
+	cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	ph.pipe_w = p[1];
+	cr_assert_eq(loop_watch(l, p[0], LOOP_IN, on_read, &r), 0);
+	for (int i = 1; i <= 3; i++)
+		cr_assert_not_null(loop_timer_add(l, 30 * i, on_phase, &ph));
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	ph.start[1] = sleeps();
+	cr_assert_eq(loop_run(l), 0, "the guard stopped the loop");
+	cr_assert_eq(r.calls, 3);
+	cr_assert_eq(ph.end[1] - ph.start[1], 0,
+		     "slept after the first pass instead of spinning");
+	if (want_phase2)
+		cr_assert_geq(ph.end[2] - ph.start[2], 1,
+			      "spun while tasks waited for a CPU");
+	else
+		cr_assert_eq(ph.end[2] - ph.start[2], 0,
+			     "an explicit spin gave way to the pressure");
+	cr_assert_eq(ph.end[3] - ph.start[3], 0,
+		     "did not spin again once the CPUs were free");
+	close(p[0]);
+	close(p[1]);
+	unlink(path);
+	loop_free(l);
+}
+
+Test(loop, auto_spin_stops_while_tasks_wait_for_a_cpu)
+{
+	pressure_phases(true, 1);
+}
+
+Test(loop, explicit_spin_ignores_the_pressure)
+{
+	pressure_phases(false, 0);
 }
