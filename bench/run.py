@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -114,10 +115,15 @@ class Server:
         return total
 
     def wait(self, secs):
+        """Its exit status, or None after secs.  Woken by a pidfd the
+        moment it exits: Popen.wait(timeout) polls in sleeps of up to
+        50 ms, which would add up to 5% to a one-second bulk run."""
+        fd = os.pidfd_open(self.p.pid)
         try:
-            return self.p.wait(secs)
-        except subprocess.TimeoutExpired:
-            return None
+            select.select([fd], [], [], secs)
+        finally:
+            os.close(fd)
+        return self.p.poll()
 
     def stop(self):
         if self.p.poll() is None:
