@@ -27,6 +27,11 @@ struct rdir {
 	int src, dst; /* -1 when absent */
 	bool src_ready; /* never blocks (regular file): not polled */
 	bool dst_ready;
+	/* The last read / write said EAGAIN: not tried again until epoll
+	 * reports the fd (a socket with nothing to read would otherwise be
+	 * asked on every round of every pump). */
+	bool src_dry;
+	bool dst_full;
 	struct sbuf q; /* queued bytes are q.data[off, q.len) */
 	size_t off;
 	int mid[2]; /* splice path: the private pipe */
@@ -286,7 +291,9 @@ static size_t dir_read(struct relay *r, struct rdir *d, enum relay_dir dir)
 		return (size_t)n;
 	if (n == 0)
 		got_eof(r, d, dir);
-	else if (errno != EAGAIN)
+	else if (errno == EAGAIN)
+		d->src_dry = !d->src_ready; /* no epoll event would clear it */
+	else
 		fail(d, -errno,
 		     dir == RELAY_SEND ? RELAY_END_INPUT : RELAY_END_SOCKET);
 	return 0;
@@ -371,7 +378,9 @@ static size_t dir_write(struct relay *r, struct rdir *d, enum relay_dir dir)
 		w = write_buffered(d, n);
 	}
 	if (w < 0) {
-		if (errno != EAGAIN)
+		if (errno == EAGAIN)
+			d->dst_full = !d->dst_ready;
+		else
 			fail(d, -errno,
 			     dir == RELAY_SEND ? RELAY_END_SOCKET
 					       : RELAY_END_OUTPUT);
@@ -500,9 +509,9 @@ static bool pump_dir(struct relay *r, enum relay_dir dir)
 	struct rdir *d = &r->d[dir];
 	size_t rd = 0, wr = 0;
 
-	if (want_read(d))
+	if (want_read(d) && !d->src_dry)
 		rd = dir_read(r, d, dir);
-	if (want_write(r, d, dir))
+	if (want_write(r, d, dir) && !d->dst_full)
 		wr = dir_write(r, d, dir);
 	return rd > 0 || wr > 0;
 }
@@ -527,10 +536,16 @@ static void pump(struct relay *r)
 
 static void on_fd(struct loop *l, int fd, uint32_t events, void *arg)
 {
+	struct relay *r = arg;
+
 	(void)l;
-	(void)fd;
-	(void)events;
-	pump(arg);
+	for (int i = 0; r && i < 2; i++) {
+		if (r->d[i].src == fd && (events & ~LOOP_OUT))
+			r->d[i].src_dry = false;
+		if (r->d[i].dst == fd && (events & ~LOOP_IN))
+			r->d[i].dst_full = false;
+	}
+	pump(r);
 }
 
 /* epoll refuses regular files (and /dev/null); they never block.  The
