@@ -563,10 +563,11 @@ static bool pollable(struct loop *l, int fd)
 
 /*
  * A pipe is copied into the socket, not spliced: from `head -c 1G
- * /dev/zero |` copying moves 1.24 GiB/s here and splicing 0.9.  Spliced,
- * each 4 KiB page the writer filled becomes a fragment of its own all the
- * way to the receiver; a copy packs the bytes into the socket's 32 KiB
- * page fragments.  Files (the page cache) and sockets still splice.
+ * /dev/zero |` copying moves 1.24 GiB/s here and splicing 0.9.  Likely
+ * (not measured): spliced, each 4 KiB page the writer filled stays a
+ * fragment of its own all the way to the receiver, where a copy packs the
+ * bytes into the socket's 32 KiB page fragments.  Files (the page cache)
+ * and sockets still splice.
  */
 static bool is_pipe(int fd)
 {
