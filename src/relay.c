@@ -38,6 +38,9 @@ struct rdir {
 	size_t in_mid; /* bytes in that pipe */
 	size_t mid_cap;
 	bool splice;
+	bool stage; /* buffered path from a pipe: staged through mid */
+	size_t staged; /* bytes in mid, not yet read into the buffer */
+	bool was_staged; /* staging moved bytes at least once */
 	bool spliced; /* splice moved bytes at least once */
 	bool eof; /* the source has no more to give */
 	bool closed; /* RELAY_SEND: the write side is shut down */
@@ -233,6 +236,48 @@ static void take(struct relay *r, struct rdir *d, enum relay_dir dir,
 		d->q.len += n;
 }
 
+static ssize_t read_some(int fd, char *to, size_t cap)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, to, cap);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/*
+ * A pipe source is spliced into the private pipe and read from there.
+ * Splicing only moves page references, so the writer's pipe is locked
+ * for a moment rather than for the whole copy, and freeing the pages
+ * happens under our pipe's lock, not under the writer's: the writer
+ * (`head -c 1G /dev/zero |`) no longer spins waiting for us.
+ */
+static ssize_t read_staged(struct rdir *d, char *to, size_t cap)
+{
+	ssize_t n;
+
+	if (d->staged == 0) {
+		do
+			n = splice(d->src, NULL, d->mid[1], NULL,
+				   cap < d->mid_cap ? cap : d->mid_cap,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && net_splice_refused(errno)) {
+			d->stage = false;
+			return read_some(d->src, to, cap);
+		}
+		if (n <= 0)
+			return n;
+		d->staged = (size_t)n;
+		d->was_staged = true;
+	}
+	n = read_some(d->mid[0], to, d->staged < cap ? d->staged : cap);
+	if (n > 0)
+		d->staged -= (size_t)n;
+	return n;
+}
+
 static ssize_t read_buffered(struct relay *r, struct rdir *d,
 			     enum relay_dir dir)
 {
@@ -248,9 +293,8 @@ static ssize_t read_buffered(struct relay *r, struct rdir *d,
 	} else {
 		to = r->scratch;
 	}
-	do
-		n = read(d->src, to, r->cap);
-	while (n < 0 && errno == EINTR);
+	n = d->stage ? read_staged(d, to, r->cap)
+		     : read_some(d->src, to, r->cap);
 	if (n > 0)
 		take(r, d, dir, to, (size_t)n);
 	return n;
@@ -567,7 +611,8 @@ static bool pollable(struct loop *l, int fd)
  * (not measured): spliced, each 4 KiB page the writer filled stays a
  * fragment of its own all the way to the receiver, where a copy packs the
  * bytes into the socket's 32 KiB page fragments.  Files (the page cache)
- * and sockets still splice.
+ * and sockets still splice.  The copy is made from our own pipe, not from
+ * the writer's (read_staged).
  */
 static bool is_pipe(int fd)
 {
@@ -589,9 +634,12 @@ static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 		    !(dir == RELAY_RECV && r->o.discard) &&
 		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0) &&
 		    !(dir == RELAY_SEND && is_pipe(d->src));
+	/* A pipe that is copied is still staged through our own pipe. */
+	d->stage = !d->splice && r->o.splice && d->src >= 0 && is_pipe(d->src);
 	/* The pipe as large as the buffer we would otherwise use. */
-	if (d->splice && net_splice_pipe(d->mid, r->cap, &d->mid_cap) < 0)
-		d->splice = false;
+	if ((d->splice || d->stage) &&
+	    net_splice_pipe(d->mid, r->cap, &d->mid_cap) < 0)
+		d->splice = d->stage = false;
 }
 
 int relay_new(struct loop *l, const struct relay_opts *o, struct relay **ret)
@@ -685,6 +733,11 @@ uint64_t relay_count(const struct relay *r, enum relay_dir dir)
 bool relay_spliced(const struct relay *r, enum relay_dir dir)
 {
 	return r->d[dir].spliced;
+}
+
+bool relay_staged(const struct relay *r, enum relay_dir dir)
+{
+	return r->d[dir].was_staged;
 }
 
 int relay_stdio_fd(int fd, bool output)

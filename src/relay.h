@@ -116,6 +116,9 @@ void relay_close_input(struct relay *r);
 uint64_t relay_count(const struct relay *r, enum relay_dir dir);
 /* Whether a direction moved its data with splice(2). */
 bool relay_spliced(const struct relay *r, enum relay_dir dir);
+/* Whether a direction's pipe source was spliced into the relay's own pipe
+ * and copied from there (see read_staged in relay.c). */
+bool relay_staged(const struct relay *r, enum relay_dir dir);
 
 /*
  * A non-blocking fd for stdin (output false) or stdout (output true).

@@ -255,8 +255,11 @@ static void both_ways(bool splice, size_t n)
 	cr_assert(!memcmp(cout.buf, down, n + 12345), "received bytes differ");
 	cr_assert_eq(relay_count(s.relay, RELAY_SEND), n);
 	cr_assert_eq(relay_count(s.relay, RELAY_RECV), n + 12345);
-	/* A pipe is copied into the socket, never spliced (see is_pipe). */
+	/* A pipe is copied into the socket, never spliced (see is_pipe);
+	 * with splicing allowed it is staged through the relay's pipe. */
 	cr_assert(!relay_spliced(s.relay, RELAY_SEND));
+	cr_assert_eq(relay_staged(s.relay, RELAY_SEND), splice);
+	cr_assert(!relay_staged(s.relay, RELAY_RECV));
 	cr_assert_eq(relay_spliced(s.relay, RELAY_RECV), splice);
 	finish(&s);
 	close(in[0]);
