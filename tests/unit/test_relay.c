@@ -282,7 +282,8 @@ Test(relay, megabytes_both_ways_buffered)
 	both_ways(false, 8 * MB);
 }
 
-Test(relay, odd_sizes_and_tiny_buffers)
+/* 7-byte reads: a staged pipe (splice) moves parts of pages. */
+static void odd_sizes(bool splice)
 {
 	char *up = pattern(300001, 3);
 	int in[2], out[2], sp[2];
@@ -304,7 +305,8 @@ Test(relay, odd_sizes_and_tiny_buffers)
 	    &(struct relay_opts){.in_fd = in[0],
 				 .out_fd = out[1],
 				 .sock_fd = sp[0],
-				 .bufsize = 7},
+				 .bufsize = 7,
+				 .splice = splice},
 	    30000);
 	close(out[1]);
 	collect_join(&cout);
@@ -315,6 +317,7 @@ Test(relay, odd_sizes_and_tiny_buffers)
 	cr_assert_eq(cout.len, 300001);
 	cr_assert(!memcmp(cpeer.buf, up, 300001));
 	cr_assert(!memcmp(cout.buf, up, 300001));
+	cr_assert_eq(relay_staged(s.relay, RELAY_SEND), splice);
 	finish(&s);
 	close(in[0]);
 	close(out[0]);
@@ -323,6 +326,16 @@ Test(relay, odd_sizes_and_tiny_buffers)
 	free(up);
 	free(cpeer.buf);
 	free(cout.buf);
+}
+
+Test(relay, odd_sizes_and_tiny_buffers)
+{
+	odd_sizes(false);
+}
+
+Test(relay, odd_sizes_and_tiny_buffers_staged)
+{
+	odd_sizes(true);
 }
 
 static int tmpfile_with(const char *data, size_t n)
