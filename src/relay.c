@@ -3,8 +3,9 @@
  *
  * Each direction is a small state machine: a source fd, a destination fd
  * (or a deliver hook), and between them either a private pipe (splice
- * path) or a buffer.  pump() moves as much as it can without blocking and
- * then tells the loop which fds to wake it for.
+ * path) or a buffer (a pipe source reaches the buffer through the private
+ * pipe: read_staged).  pump() moves as much as it can without blocking
+ * and then tells the loop which fds to wake it for.
  */
 #define _GNU_SOURCE
 #include "relay.h"
@@ -623,6 +624,8 @@ static bool is_pipe(int fd)
 
 static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 {
+	bool pipe_src = d->src >= 0 && is_pipe(d->src);
+
 	d->mid[0] = d->mid[1] = -1;
 	if (d->src >= 0)
 		d->src_ready = !pollable(r->loop, d->src);
@@ -633,9 +636,9 @@ static void init_dir(struct relay *r, struct rdir *d, enum relay_dir dir)
 		    !r->h.transform[dir] &&
 		    !(dir == RELAY_RECV && r->o.discard) &&
 		    !(dir == RELAY_SEND && r->o.line_delay_ms > 0) &&
-		    !(dir == RELAY_SEND && is_pipe(d->src));
+		    !(dir == RELAY_SEND && pipe_src);
 	/* A pipe that is copied is still staged through our own pipe. */
-	d->stage = !d->splice && r->o.splice && d->src >= 0 && is_pipe(d->src);
+	d->stage = r->o.splice && pipe_src && !d->splice;
 	/* The pipe as large as the buffer we would otherwise use. */
 	if ((d->splice || d->stage) &&
 	    net_splice_pipe(d->mid, r->cap, &d->mid_cap) < 0)
