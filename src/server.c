@@ -42,10 +42,12 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "rxbatch.h"
 
 extern char **environ;
 
 #define BUF_SIZE (128 * 1024) /* relay and discard read this much */
+#define MID_SIZE (1024 * 1024) /* --relay splices this much at a time */
 #define ECHO_READ (64 * 1024)
 #define READS_PER_EVENT 4 /* then let the other clients have a turn */
 #define ACCEPTS_PER_EVENT 64
@@ -91,6 +93,7 @@ struct conn {
 	uint64_t rx, tx;
 	int64_t start_ms, last_ms;
 	struct loop_timer *idle;
+	struct rxbatch rxb; /* --relay, --discard: bulk reads wake us less */
 	char *line; /* --chat: a partial line */
 	size_t line_len;
 	char *nick;
@@ -930,7 +933,7 @@ static void splice_setup(struct server *s)
 	if (s->o->mode != SERVER_RELAY || s->o->print || s->o->trace ||
 	    s->o->write_out || s->o->out_fd < 0 || !s->o->splice)
 		return;
-	s->splice = net_splice_pipe(s->mid, BUF_SIZE, &s->mid_cap) == 0;
+	s->splice = net_splice_pipe(s->mid, MID_SIZE, &s->mid_cap) == 0;
 }
 
 /* Empties the pipe into stdout.  Stdout cannot take splice (a terminal, a
@@ -995,6 +998,7 @@ static ssize_t conn_take(struct conn *c, size_t *cap)
 				return n < 0 ? -errno : 0;
 			c->rx += (uint64_t)n;
 			c->last_ms = loop_now(s->l);
+			rxbatch_read(&c->rxb, (size_t)n);
 			splice_drain(s, (size_t)n);
 			return n;
 		}
@@ -1005,6 +1009,9 @@ static ssize_t conn_take(struct conn *c, size_t *cap)
 		return n < 0 ? -errno : 0;
 	c->rx += (uint64_t)n;
 	c->last_ms = loop_now(s->l);
+	/* Modes that answer what they read wait for no more than comes. */
+	if (s->o->mode == SERVER_RELAY || s->o->mode == SERVER_DISCARD)
+		rxbatch_read(&c->rxb, (size_t)n);
 	if (keep)
 		conn_input(c, s->buf, (size_t)n);
 	return n;
@@ -1121,6 +1128,7 @@ static void conn_close(struct conn *c, int err, const char *why)
 	c->line_len = 0;
 	loop_timer_del(s->l, c->idle);
 	c->idle = NULL;
+	rxbatch_free(&c->rxb);
 	s->nconns--;
 	ev.peer = conn_label(c, lab);
 	ev.ms = loop_now(s->l) - c->start_ms;
@@ -1326,6 +1334,7 @@ static void conn_start(struct server *s, struct conn *c)
 		return;
 	}
 	c->flags |= C_WATCHED;
+	rxbatch_init(&c->rxb, s->l, c->fd);
 	if (o->idle_ms > 0) {
 		c->idle = loop_timer_add(s->l, o->idle_ms, on_idle, c);
 		if (!c->idle)

@@ -830,6 +830,53 @@ Test(serve, relay_megabytes_to_an_append_only_file)
 	relay_megabytes("--no-print", ">>");
 }
 
+/*
+ * A client sends megabytes and, once they are out on stdout, a short line,
+ * and waits for an answer without closing.  The megabytes raise the
+ * socket's receive mark (rxbatch); the line, far below it, must still come
+ * out on stdout, or the answer it waits for is never typed.
+ */
+static void relay_tail(const char *extra)
+{
+	struct proc *p = SERVE(PROC_STDIN_PIPE, "--tcp", "0", "-b", "127.0.0.1",
+			       "--relay", extra);
+	size_t n = 4 * 1024 * 1024;
+	struct proc *py;
+	char ps[16];
+
+	snprintf(ps, sizeof(ps), "%d", port_of(p));
+	py = python_start(0,
+			  PY "s = conn()\n"
+			     "s.sendall(b'x' * 4194304)\n"
+			     "expect(recv_until(s, b'go\\n'), b'go\\n')\n"
+			     "s.sendall(b'then a line\\n')\n"
+			     "expect(recv_until(s, b'answer\\n'),"
+			     " b'answer\\n')\n"
+			     "print('OK')\n",
+			  ps, NULL);
+	cr_assert(proc_wait_out_len(p, n, T), "%zu bytes", p->olen);
+	proc_puts(p, "go\n");
+	cr_assert(proc_wait_out_len(p, n + 12, T), "%zu bytes", p->olen);
+	cr_assert_eq(p->olen, n + 12);
+	cr_assert(memcmp(p->obuf + n, "then a line\n", 12) == 0);
+	proc_puts(p, "answer\n");
+	cr_assert_eq(proc_wait_exit(py, T), 0, "%s", py->ebuf);
+	cr_assert_str_eq(py->obuf, "OK\n");
+	proc_free(py);
+	stop_ok(p, "served 1 connection\n");
+	proc_free(p);
+}
+
+Test(serve, relay_a_line_after_megabytes_comes_out_at_once)
+{
+	relay_tail("--no-print");
+}
+
+Test(serve, relay_a_line_after_megabytes_comes_out_at_once_copied)
+{
+	relay_tail("--no-splice");
+}
+
 Test(serve, discard_counts_bytes)
 {
 	struct proc *p = SERVE(0, "--tcp", "0", "-b", "127.0.0.1", "--discard");
