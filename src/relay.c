@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "rxbatch.h"
 
 /* Rounds of read+write per wake-up before giving the loop a turn. */
 #define PUMP_ROUNDS 16
@@ -67,6 +68,7 @@ struct relay {
 	struct loop_timer *kick;
 	bool kick_armed;
 	bool pumping;
+	struct rxbatch rxb; /* a bulk receive wakes us less */
 };
 
 static void pump(struct relay *r);
@@ -332,8 +334,11 @@ static size_t dir_read(struct relay *r, struct rdir *d, enum relay_dir dir)
 	} else {
 		n = read_buffered(r, d, dir);
 	}
-	if (n > 0)
+	if (n > 0) {
+		if (dir == RELAY_RECV)
+			rxbatch_read(&r->rxb, (size_t)n);
 		return (size_t)n;
+	}
 	if (n == 0)
 		got_eof(r, d, dir);
 	else if (errno == EAGAIN)
@@ -671,6 +676,7 @@ int relay_new(struct loop *l, const struct relay_opts *o, struct relay **ret)
 	init_dir(r, &r->d[RELAY_RECV], RELAY_RECV);
 	/* The socket is never "always ready", whatever pollable() said. */
 	r->d[RELAY_SEND].dst_ready = r->d[RELAY_RECV].src_ready = false;
+	rxbatch_init(&r->rxb, l, o->sock_fd);
 	*ret = r;
 	/* The first pump runs from the loop, so that no hook is called
 	 * before the caller has its pointer. */
@@ -697,6 +703,7 @@ void relay_free(struct relay *r)
 	}
 	loop_timer_del(r->loop, r->pace);
 	loop_timer_del(r->loop, r->kick);
+	rxbatch_free(&r->rxb);
 	free(r->scratch);
 	free(r);
 }

@@ -150,6 +150,50 @@ Test(connect, stdin_pipe_is_widened)
 	proc_free(srv);
 }
 
+/*
+ * Megabytes echoed back raise the receive mark of connect's socket
+ * (rxbatch); a line sent after they are all back, far below the mark, must
+ * still come out while the connection stays open (no FIN to wake anyone).
+ */
+static void echo_tail(bool copied)
+{
+	int port;
+	struct proc *srv = peer("echo", &port);
+	char *ps = num(port);
+	struct proc *c =
+		copied ? sockctl_start(PROC_STDIN_PIPE, "connect", "-q",
+				       "--no-splice", "127.0.0.1", ps, NULL)
+		       : sockctl_start(PROC_STDIN_PIPE, "connect", "-q",
+				       "127.0.0.1", ps, NULL);
+	size_t n = 4 * 1024 * 1024;
+	char *data = calloc(1, n + 12);
+
+	cr_assert_not_null(data);
+	memcpy(data + n, "then a line\n", 12);
+	proc_write(c, data, n);
+	cr_assert(proc_wait_out_len(c, n, T), "%zu bytes", c->olen);
+	proc_write(c, data + n, 12);
+	cr_assert(proc_wait_out_len(c, n + 12, T), "%zu bytes", c->olen);
+	cr_assert_eq(c->olen, n + 12);
+	cr_assert(memcmp(c->obuf, data, n + 12) == 0, "the bytes differ");
+	proc_close_stdin(c);
+	cr_assert_eq(proc_wait_exit(c, T), 0, "%s", c->ebuf);
+	free(data);
+	free(ps);
+	proc_free(c);
+	proc_free(srv);
+}
+
+Test(connect, a_line_after_megabytes_comes_out_at_once)
+{
+	echo_tail(true);
+}
+
+Test(connect, a_line_after_megabytes_comes_out_at_once_spliced)
+{
+	echo_tail(false);
+}
+
 Test(connect, reply_after_client_eof_is_not_lost)
 {
 	int port;
