@@ -85,16 +85,47 @@ static void read_exactly(int fd, size_t n)
 	}
 }
 
-/* A socket with RXBATCH_BULK bytes read in one go: the mark goes up. */
-static void raise_it(struct rxbatch *b, struct loop *l, int fds[2])
+/* A loop and a receiving socket with its rxbatch: fds[0] receives. */
+struct fx {
+	struct loop *l;
+	struct rxbatch b;
+	int fds[2];
+};
+
+/* family AF_INET: a TCP pair on loopback; AF_UNIX: a socketpair.  A
+ * preset mark (> 0) is set before rxbatch sees the socket. */
+static void fx_open(struct fx *f, int family, int preset)
 {
-	tcp_pair(fds);
-	send_all(fds[1], RXBATCH_BULK);
-	read_exactly(fds[0], RXBATCH_BULK);
-	rxbatch_init(b, l, fds[0]);
-	rxbatch_read(b, RXBATCH_BULK);
-	cr_assert(rxbatch_raised(b));
-	cr_assert_eq(mark_of(fds[0]), RXBATCH_LOWAT);
+	alarm(HANG_GUARD_SECS);
+	f->l = loop_new();
+	cr_assert_not_null(f->l);
+	if (family == AF_INET)
+		tcp_pair(f->fds);
+	else
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, f->fds), 0);
+	if (preset > 0)
+		cr_assert_eq(setsockopt(f->fds[0], SOL_SOCKET, SO_RCVLOWAT,
+					&preset, sizeof(preset)),
+			     0);
+	rxbatch_init(&f->b, f->l, f->fds[0]);
+}
+
+static void fx_close(struct fx *f)
+{
+	rxbatch_free(&f->b);
+	loop_free(f->l);
+	close(f->fds[0]);
+	close(f->fds[1]);
+}
+
+/* RXBATCH_BULK bytes read in one go: the mark goes up. */
+static void raise_it(struct fx *f)
+{
+	send_all(f->fds[1], RXBATCH_BULK);
+	read_exactly(f->fds[0], RXBATCH_BULK);
+	rxbatch_read(&f->b, RXBATCH_BULK);
+	cr_assert(rxbatch_raised(&f->b));
+	cr_assert_eq(mark_of(f->fds[0]), RXBATCH_LOWAT);
 }
 
 static void on_deadline(struct loop *l, struct loop_timer *t, void *arg)
@@ -114,23 +145,17 @@ static void watch_lowered(struct loop *l, struct loop_timer *t, void *arg)
 
 Test(rxbatch, a_bulk_read_raises_the_mark_and_a_stall_lowers_it)
 {
-	struct loop *l = loop_new();
-	struct rxbatch b;
-	int fds[2];
+	struct fx f;
 
-	alarm(HANG_GUARD_SECS);
-	cr_assert_not_null(l);
-	raise_it(&b, l, fds);
+	fx_open(&f, AF_INET, 0);
+	raise_it(&f);
 	/* Nothing more comes: the queue stays empty and the tick lowers the
 	 * mark. */
-	loop_timer_add(l, 1, watch_lowered, &b);
-	loop_timer_add(l, DEADLINE_MS, on_deadline, NULL);
-	cr_assert_eq(loop_run(l), 0, "the mark was never lowered");
-	cr_assert_eq(mark_of(fds[0]), 1);
-	rxbatch_free(&b);
-	loop_free(l);
-	close(fds[0]);
-	close(fds[1]);
+	loop_timer_add(f.l, 1, watch_lowered, &f.b);
+	loop_timer_add(f.l, DEADLINE_MS, on_deadline, NULL);
+	cr_assert_eq(loop_run(f.l), 0, "the mark was never lowered");
+	cr_assert_eq(mark_of(f.fds[0]), 1);
+	fx_close(&f);
 }
 
 static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
@@ -145,99 +170,63 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
  * with the sender still connected (no FIN to wake the reader). */
 Test(rxbatch, a_tail_below_the_mark_is_reported_readable)
 {
-	struct loop *l = loop_new();
-	struct rxbatch b;
-	int fds[2];
+	struct fx f;
 
-	alarm(HANG_GUARD_SECS);
-	cr_assert_not_null(l);
-	raise_it(&b, l, fds);
-	send_all(fds[1], 100);
-	cr_assert_eq(loop_watch(l, fds[0], LOOP_IN, on_readable, NULL), 0);
-	loop_timer_add(l, DEADLINE_MS, on_deadline, NULL);
-	cr_assert_eq(loop_run(l), 0, "a 100-byte tail was never reported");
-	read_exactly(fds[0], 100);
-	cr_assert(!rxbatch_raised(&b));
-	rxbatch_free(&b);
-	loop_free(l);
-	close(fds[0]);
-	close(fds[1]);
+	fx_open(&f, AF_INET, 0);
+	raise_it(&f);
+	send_all(f.fds[1], 100);
+	cr_assert_eq(loop_watch(f.l, f.fds[0], LOOP_IN, on_readable, NULL), 0);
+	loop_timer_add(f.l, DEADLINE_MS, on_deadline, NULL);
+	cr_assert_eq(loop_run(f.l), 0, "a 100-byte tail was never reported");
+	read_exactly(f.fds[0], 100);
+	cr_assert(!rxbatch_raised(&f.b));
+	fx_close(&f);
+}
+
+/* Reads below RXBATCH_BULK, a mark set by someone else, a Unix socket:
+ * however much is read, the mark stays where it was. */
+static void never_raised(int family, int preset, size_t n)
+{
+	struct fx f;
+
+	fx_open(&f, family, preset);
+	for (int i = 0; i < 100; i++)
+		rxbatch_read(&f.b, n);
+	cr_assert(!rxbatch_raised(&f.b));
+	cr_assert_eq(mark_of(f.fds[0]), preset > 0 ? preset : 1);
+	fx_close(&f);
 }
 
 Test(rxbatch, small_reads_leave_the_mark_alone)
 {
-	struct loop *l = loop_new();
-	struct rxbatch b;
-	int fds[2];
-
-	cr_assert_not_null(l);
-	tcp_pair(fds);
-	rxbatch_init(&b, l, fds[0]);
-	for (int i = 0; i < 100; i++)
-		rxbatch_read(&b, RXBATCH_BULK - 1);
-	cr_assert(!rxbatch_raised(&b));
-	cr_assert_eq(mark_of(fds[0]), 1);
-	rxbatch_free(&b);
-	loop_free(l);
-	close(fds[0]);
-	close(fds[1]);
+	never_raised(AF_INET, 0, RXBATCH_BULK - 1);
 }
 
 Test(rxbatch, a_mark_someone_set_is_kept)
 {
-	struct loop *l = loop_new();
-	struct rxbatch b;
-	int fds[2], mark = 4096;
-
-	cr_assert_not_null(l);
-	tcp_pair(fds);
-	cr_assert_eq(setsockopt(fds[0], SOL_SOCKET, SO_RCVLOWAT, &mark,
-				sizeof(mark)),
-		     0);
-	rxbatch_init(&b, l, fds[0]);
-	rxbatch_read(&b, RXBATCH_BULK * 4);
-	cr_assert(!rxbatch_raised(&b));
-	cr_assert_eq(mark_of(fds[0]), 4096);
-	rxbatch_free(&b);
-	loop_free(l);
-	close(fds[0]);
-	close(fds[1]);
+	never_raised(AF_INET, 4096, RXBATCH_BULK * 4);
 }
 
 Test(rxbatch, a_unix_socket_is_left_alone)
 {
-	struct loop *l = loop_new();
-	struct rxbatch b;
-	int fds[2];
-
-	cr_assert_not_null(l);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-	rxbatch_init(&b, l, fds[0]);
-	rxbatch_read(&b, RXBATCH_BULK * 4);
-	cr_assert(!rxbatch_raised(&b));
-	cr_assert_eq(mark_of(fds[0]), 1);
-	rxbatch_free(&b);
-	loop_free(l);
-	close(fds[0]);
-	close(fds[1]);
+	never_raised(AF_UNIX, 0, RXBATCH_BULK * 4);
 }
 
 /* Freed while raised: the tick is gone, and the loop runs on without it
  * (ASan would see a tick that touched the freed state). */
 Test(rxbatch, freed_while_raised_leaves_no_tick)
 {
-	struct loop *l = loop_new();
-	struct rxbatch *b = malloc(sizeof(*b));
-	int fds[2];
+	struct fx *f = malloc(sizeof(*f));
+	struct loop *l;
 
-	alarm(HANG_GUARD_SECS);
-	cr_assert_not_null(b);
-	cr_assert_not_null(l);
-	raise_it(b, l, fds);
-	rxbatch_free(b);
-	free(b);
-	close(fds[0]);
-	close(fds[1]);
+	cr_assert_not_null(f);
+	fx_open(f, AF_INET, 0);
+	raise_it(f);
+	l = f->l;
+	rxbatch_free(&f->b);
+	close(f->fds[0]);
+	close(f->fds[1]);
+	free(f);
 	loop_timer_add(l, 20, on_deadline, NULL);
 	cr_assert_eq(loop_run(l), -ETIMEDOUT);
 	loop_free(l);
