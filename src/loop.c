@@ -62,6 +62,7 @@ struct loop {
 	int psi_fd; /* psi_path open; -2 before the first look */
 	int64_t psi_at_us, psi_total_us; /* the last reading */
 	bool stop;
+	bool calm; /* the running callback called loop_calm() */
 	int status;
 };
 
@@ -523,22 +524,31 @@ int loop_run(struct loop *l)
 
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		busy = n > 0;
+		busy = false;
 		l->now = mono_ms();
 		for (int i = 0; i < n && !l->stop; i++) {
 			int fd = (int)(uint32_t)ev[i].data.u64;
 			uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
 			struct watcher *w = watcher_of(l, fd);
 
+			busy = true;
 			/* Gone, replaced, or made quiet earlier in this batch.
 			 */
 			if (!w || w->gen != gen || !w->events)
 				continue;
+			l->calm = false;
 			w->fn(l, fd, ev[i].events, w->arg);
+			if (l->calm && n == 1)
+				busy = false;
 		}
 		run_timers(l);
 	}
 	return l->status;
+}
+
+void loop_calm(struct loop *l)
+{
+	l->calm = true;
 }
 
 void loop_stop(struct loop *l, int status)

@@ -71,6 +71,12 @@ int loop_signal(struct loop *l, int signo, loop_signal_fn fn, void *arg);
 
 /* Run until loop_stop(); returns the status given to loop_stop. */
 int loop_run(struct loop *l);
+/*
+ * From a callback: what it waits for next is far off (a bulk receive
+ * waiting for its next megabyte), so its work is no reason to spin.  A
+ * pass whose only event said so goes to sleep at once.
+ */
+void loop_calm(struct loop *l);
 void loop_stop(struct loop *l, int status);
 bool loop_stopping(struct loop *l);
 /* The loop's cached monotonic time in ms, updated each iteration. */

@@ -983,6 +983,41 @@ Test(loop, idle_loop_does_not_spin)
 	loop_free(l);
 }
 
+static void on_read_calm(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	on_read(l, fd, events, arg);
+	loop_calm(l);
+}
+
+/*
+ * A pass whose only event called loop_calm() sleeps at once, even with a
+ * 1 s spin: waiting 200 ms for a timer after it costs next to no CPU
+ * (without loop_calm the spin runs until the timer, 200 ms of CPU).
+ */
+Test(loop, calm_pass_does_not_spin)
+{
+	struct loop *l = new_loop(5000);
+	struct reader r = {.want = 100}; /* never reached: the timer stops */
+	struct fired f = {0};
+	int64_t cpu0, used;
+	int p[2];
+
+	loop_set_spin(l, 1000000);
+	cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	cr_assert_eq(loop_watch(l, p[0], LOOP_IN, on_read_calm, &r), 0);
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	cr_assert_not_null(loop_timer_add(l, 200, on_fire, &f));
+	cpu0 = cpu_us();
+	cr_assert_eq(loop_run(l), 0, "the guard stopped the loop");
+	used = cpu_us() - cpu0;
+	cr_assert_eq(r.calls, 1);
+	cr_assert_lt(used, 50000, "a calm pass spun: %lld us of CPU in 200 ms",
+		     (long long)used);
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
 /* ---- LOOP_SPIN_AUTO: no spin while tasks wait for a CPU ---- */
 
 static long sleeps(void)
