@@ -49,7 +49,7 @@ struct rxbatch {
 void rxbatch_init(struct rxbatch *b, struct loop *l, int fd);
 /* After each read that took n bytes from the socket. */
 void rxbatch_read(struct rxbatch *b, size_t n);
-/* Whether the mark is up now (for the tests). */
+/* Whether the mark is up now: the next read is far off. */
 bool rxbatch_raised(const struct rxbatch *b);
 /* Stops the tick; the socket is not touched (it may be closed already). */
 void rxbatch_free(struct rxbatch *b);
