@@ -10,6 +10,12 @@
  *   ref_bulk send PORT   stdin to 127.0.0.1:PORT: sendfile(2) when stdin
  *                        is a regular file, else blocking 256 KiB
  *                        read/write
+ *   ref_bulk drain       stdin to /dev/null, no network: spliced through
+ *                        a 1 MiB pipe when stdin is a pipe, else read.
+ *                        `head -c N /dev/zero | ref_bulk drain` is as
+ *                        fast as that pipe's writer can go, the ceiling
+ *                        of every tool's "bulk pipe" figure; prints the
+ *                        byte count on stdout
  *
  * Bench use only: every failure is a message and exit 1.
  */
@@ -113,12 +119,36 @@ static int send_side(struct sockaddr_in *sin)
 	return close(s) < 0 ? die("close") : 0;
 }
 
+static int drain(void)
+{
+	int null = open("/dev/null", O_WRONLY);
+	long long total = 0;
+	ssize_t n;
+
+	if (null < 0)
+		return die("/dev/null");
+	if (fcntl(0, F_GETPIPE_SZ) >= 0) {
+		fcntl(0, F_SETPIPE_SZ, 1 << 20);
+		while ((n = splice(0, NULL, null, NULL, 1 << 20, 0)) > 0)
+			total += n;
+	} else {
+		while ((n = read(0, buf, sizeof(buf))) > 0)
+			total += n;
+	}
+	if (n < 0)
+		return die("drain");
+	printf("%lld\n", total);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 
+	if (argc == 2 && !strcmp(argv[1], "drain"))
+		return drain();
 	if (argc != 3 || (strcmp(argv[1], "recv") && strcmp(argv[1], "send"))) {
-		fprintf(stderr, "usage: ref_bulk recv|send PORT\n");
+		fprintf(stderr, "usage: ref_bulk recv|send PORT | drain\n");
 		return 2;
 	}
 	sin.sin_port = htons((uint16_t)atoi(argv[2]));

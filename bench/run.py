@@ -189,6 +189,8 @@ def bulk_run(tool, sockctl, refs, size, src, out=None):
         srv.stop()
         j = json.loads(r.stdout)
         return size * 8 / j["end"]["sum_received"]["bits_per_second"]
+    if tool == "head|null":
+        return drain_run(refs, size)
     recv, send = bulk_pair(tool, sockctl, port, refs)
     sink = open(out, "wb") if out else subprocess.DEVNULL
     srv = Server(recv, port, stdout=sink)
@@ -215,6 +217,22 @@ def bulk_run(tool, sockctl, refs, size, src, out=None):
         sink.close()
     if rc is None:
         die(f"{tool}: bulk receiver did not finish")
+    return t
+
+
+def drain_run(refs, size):
+    """Seconds for `head -c size /dev/zero` into a pipe that is drained
+    to /dev/null: no tool fed by the same pipe can be faster."""
+    t0 = time.monotonic()
+    head = subprocess.Popen(["head", "-c", str(size), "/dev/zero"],
+                            stdout=subprocess.PIPE)
+    drain = subprocess.run([refs["bulk"], "drain"], stdin=head.stdout,
+                           capture_output=True, text=True, timeout=300)
+    head.stdout.close()
+    head.wait(10)
+    t = time.monotonic() - t0
+    if drain.returncode or drain.stdout.strip() != str(size):
+        die(f"head|null drained {drain.stdout.strip()} of {size} bytes")
     return t
 
 
@@ -337,7 +355,9 @@ def main():
                              if t in ("sockctl", "ref") or t in peers])
                 for src, label in (("file:" + bulkfile, "bulk file GiB/s"),
                                    ("pipe", "bulk pipe GiB/s")):
-                    for t in tools:
+                    # The pipe's writer alone: the ceiling of that row.
+                    for t in tools + (["head|null"] if src == "pipe"
+                                      else []):
                         secs = bulk_run(t, sockctl, refs, size, src)
                         add((label, t), size / secs / (1 << 30))
             for proto, ns, label in (
@@ -366,7 +386,8 @@ def report(results, a, size):
     for s, _ in results:
         if s not in scen:
             scen.append(s)
-    tools = ["sockctl", "true", "iperf3", "ref", "nc", "ncat", "socat"]
+    tools = ["sockctl", "true", "iperf3", "ref", "nc", "ncat", "socat",
+             "head|null"]
     print(f"\nsockctl bench: {a.passes} passes, bulk {size >> 20} MiB, "
           f"echo {a.secs} s per run; {os.cpu_count()} CPUs, "
           f"{os.uname().release}\n")
@@ -381,15 +402,46 @@ def report(results, a, size):
         ratios = []
         base = {"startup ms": "true", "bulk": "iperf3"}
         ref = next((v for k, v in base.items() if s.startswith(k)), "ref")
-        for other in [ref] + [t for t in ("ref", "nc", "ncat", "socat")
-                              if t != ref]:
+        for other in [ref] + [t for t in ("ref", "nc", "ncat", "socat",
+                                          "head|null") if t != ref]:
             mine, theirs = results.get((s, "sockctl")), results.get(
                 (s, other))
             if not mine or not theirs or "unserved" in s:
                 continue
             rs = [m / o for m, o in zip(mine, theirs) if o]
+            if not rs:  # the other tool served nothing
+                continue
             ratios.append(f"{med(rs):.2f}x {other}")
         print(row + "   " + ", ".join(ratios))
+    notes(results)
+
+
+def paired(results, s, a, b):
+    """Median over the passes of a's value over b's, or None."""
+    va, vb = results.get((s, a)), results.get((s, b))
+    if not va or not vb:
+        return None
+    return med([x / y for x, y in zip(va, vb) if y])
+
+
+def notes(results):
+    """What the table needs to be read: the spread of the reference from
+    pass to pass (the noise band of "on par"), and where 3x nc stands
+    against the pipe's writer alone."""
+    print()
+    for (s, t), v in results.items():
+        if t == "ref" and "req/s" in s and len(v) > 1:
+            m = med(v)
+            band = max(abs(x - m) for x in v) / m
+            r = paired(results, s, "sockctl", "ref")
+            print(f"{s}: ref varies by +-{band:.1%} from pass to pass; "
+                  f"sockctl is {r:.2f}x ref")
+    hn = paired(results, "bulk pipe GiB/s", "head|null", "nc")
+    sn = paired(results, "bulk pipe GiB/s", "sockctl", "head|null")
+    if hn is not None and sn is not None:
+        print(f"bulk pipe: head into /dev/null alone is {hn:.2f}x nc, "
+              f"sockctl moves {sn:.2f}x of it; no tool fed by that pipe "
+              f"can pass {hn:.2f}x nc")
 
 
 if __name__ == "__main__":
