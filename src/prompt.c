@@ -141,6 +141,37 @@ static void on_winch(struct loop *l, int signo, void *arg)
 		rl_resize_terminal();
 }
 
+/*
+ * Ctrl-Z.  SIGTSTP comes through the loop, so we stop ourselves: the
+ * prompt is wiped and the terminal given back as the shell expects it,
+ * then the signal is raised with its default action; on `fg` the
+ * terminal is taken again and the prompt drawn with what was typed.  In
+ * an orphaned process group the kernel drops the stop and we go on.
+ */
+static void on_tstp(struct loop *l, int signo, void *arg)
+{
+	struct prompt *p = current;
+	bool shown = p && p->active;
+	sigset_t set;
+
+	(void)l;
+	(void)arg;
+	if (shown) {
+		hide(p);
+		rl_cleanup_after_signal();
+	}
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	signal(signo, SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(signo);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (shown) {
+		rl_reset_after_signal();
+		show(p);
+	}
+}
+
 static void open_history(struct prompt *p, const char *path)
 {
 	int fd;
@@ -193,6 +224,7 @@ int prompt_new(struct loop *l, const struct prompt_opts *o, struct prompt **ret)
 		return r;
 	}
 	loop_signal(l, SIGWINCH, on_winch, NULL);
+	loop_signal(l, SIGTSTP, on_tstp, NULL);
 	p->active = true;
 	update_prompt(p);
 	rl_callback_handler_install(sbuf_str(&p->shown), on_rl_line);

@@ -1084,6 +1084,55 @@ Test(connect, interactive_async_message_keeps_typed_line)
 	proc_free(srv);
 }
 
+/*
+ * Ctrl-Z gives the terminal back to the shell as it was; `fg` draws the
+ * prompt again with the half-typed line.  bash runs connect as a job of
+ * its own (set -m): in the pty's own process group the stop would be
+ * dropped (an orphaned group).
+ */
+Test(connect, interactive_ctrl_z_stops_and_fg_draws_the_prompt_again)
+{
+	int port;
+	struct proc *srv = peer("trigger", &port), *c;
+	char *ps = num(port), *after;
+	const char *argv[] = {
+		"bash",
+		"-c",
+		"set -m; \"$0\" connect --no-history 127.0.0.1 \"$1\"; "
+		"echo \"[stopped $?]\"; "
+		"stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo; "
+		"echo '[fg]'; fg >/dev/null; echo \"[done $?]\"",
+		sockctl_path(),
+		ps,
+		NULL};
+
+	c = proc_start(argv, PROC_PTY);
+	cr_assert(proc_wait_out(c, "> ", T), "no prompt: %s", c->obuf);
+	cr_assert(proc_wait_out(srv, "ACCEPTED\n", T));
+	proc_puts(c, "hal");
+	cr_assert(proc_wait_out(c, "hal", T));
+	proc_puts(c, "\x1a");
+	cr_assert(proc_wait_out(c, "[stopped 148]", T), "%s", c->obuf);
+	/* The shell's terminal is line-edited and echoing again. */
+	cr_assert(proc_wait_out(c, "icanon\r\necho\r\n[fg]\r\n", T), "%s",
+		  c->obuf);
+	after = strstr(c->obuf, "[fg]\r\n");
+	for (int i = 0; i < 50 && !strstr(after, "> hal"); i++) {
+		proc_pump(c, 100);
+		after = strstr(c->obuf, "[fg]\r\n");
+	}
+	cr_assert(strstr(after, "> hal"), "%s", c->obuf);
+	/* And the line goes on where it was. */
+	proc_puts(c, "f\r");
+	cr_assert(wait_n(c, "half\r\n", 2), "%s", c->obuf);
+	proc_puts(c, "\x04");
+	cr_assert(proc_wait_out(c, "[done 0]", T), "%s", c->obuf);
+	cr_assert_eq(proc_wait_exit(c, T), 0);
+	proc_free(c);
+	free(ps);
+	proc_free(srv);
+}
+
 Test(connect, interactive_peer_closes_first)
 {
 	int port;
