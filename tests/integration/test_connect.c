@@ -1020,6 +1020,25 @@ static bool wait_n(struct proc *p, const char *needle, size_t n)
 	return false;
 }
 
+/*
+ * After marker the prompt is drawn again with the half-typed "hal" on it;
+ * finishing the line sends what was typed before and after, and the echo
+ * peer sends it back.
+ */
+static void finish_hal_after(struct proc *c, const char *marker)
+{
+	char *after = strstr(c->obuf, marker);
+
+	cr_assert(after, "%s", c->obuf);
+	for (int i = 0; i < 50 && !strstr(after, "> hal"); i++) {
+		proc_pump(c, 100);
+		after = strstr(c->obuf, marker);
+	}
+	cr_assert(strstr(after, "> hal"), "%s", c->obuf);
+	proc_puts(c, "f\r");
+	cr_assert(wait_n(c, "half\r\n", 2), "%s", c->obuf);
+}
+
 static struct proc *interactive(const char *mode, int *port, char **ps,
 				struct proc **srv, const char *extra)
 {
@@ -1057,7 +1076,6 @@ Test(connect, interactive_async_message_keeps_typed_line)
 	int port;
 	char *ps;
 	struct proc *srv, *c = interactive("trigger", &port, &ps, &srv, NULL);
-	char *after;
 
 	proc_puts(c, "hal");
 	cr_assert(proc_wait_out(c, "hal", T));
@@ -1066,17 +1084,8 @@ Test(connect, interactive_async_message_keeps_typed_line)
 	proc_puts(srv, "async message\n");
 	cr_assert(proc_wait_out(c, "async message\r\n", T), "%s", c->obuf);
 	/* The prompt and the half-typed line are drawn again under it. */
-	after = strstr(c->obuf, "async message\r\n");
 	cr_assert(proc_wait_out(c, "async message\r\n127.0.0.1:", T));
-	after = strstr(c->obuf, "async message\r\n");
-	for (int i = 0; i < 50 && !strstr(after, "> hal"); i++) {
-		proc_pump(c, 100);
-		after = strstr(c->obuf, "async message\r\n");
-	}
-	cr_assert(strstr(after, "> hal"), "%s", c->obuf);
-	/* Finishing the line sends what was typed before and after. */
-	proc_puts(c, "f\r");
-	cr_assert(wait_n(c, "half\r\n", 2), "%s", c->obuf);
+	finish_hal_after(c, "async message\r\n");
 	proc_puts(c, "\x04");
 	cr_assert_eq(proc_wait_exit(c, T), 0);
 	proc_free(c);
@@ -1094,7 +1103,7 @@ Test(connect, interactive_ctrl_z_stops_and_fg_draws_the_prompt_again)
 {
 	int port;
 	struct proc *srv = peer("trigger", &port), *c;
-	char *ps = num(port), *after;
+	char *ps = num(port);
 	const char *argv[] = {
 		"bash",
 		"-c",
@@ -1116,15 +1125,7 @@ Test(connect, interactive_ctrl_z_stops_and_fg_draws_the_prompt_again)
 	/* The shell's terminal is line-edited and echoing again. */
 	cr_assert(proc_wait_out(c, "icanon\r\necho\r\n[fg]\r\n", T), "%s",
 		  c->obuf);
-	after = strstr(c->obuf, "[fg]\r\n");
-	for (int i = 0; i < 50 && !strstr(after, "> hal"); i++) {
-		proc_pump(c, 100);
-		after = strstr(c->obuf, "[fg]\r\n");
-	}
-	cr_assert(strstr(after, "> hal"), "%s", c->obuf);
-	/* And the line goes on where it was. */
-	proc_puts(c, "f\r");
-	cr_assert(wait_n(c, "half\r\n", 2), "%s", c->obuf);
+	finish_hal_after(c, "[fg]\r\n");
 	proc_puts(c, "\x04");
 	cr_assert(proc_wait_out(c, "[done 0]", T), "%s", c->obuf);
 	cr_assert_eq(proc_wait_exit(c, T), 0);
