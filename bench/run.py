@@ -404,24 +404,20 @@ def report(results, a, size):
         ref = next((v for k, v in base.items() if s.startswith(k)), "ref")
         for other in [ref] + [t for t in ("ref", "nc", "ncat", "socat",
                                           "head|null") if t != ref]:
-            mine, theirs = results.get((s, "sockctl")), results.get(
-                (s, other))
-            if not mine or not theirs or "unserved" in s:
+            r = paired(results, s, "sockctl", other)
+            if r is None or "unserved" in s:
                 continue
-            rs = [m / o for m, o in zip(mine, theirs) if o]
-            if not rs:  # the other tool served nothing
-                continue
-            ratios.append(f"{med(rs):.2f}x {other}")
+            ratios.append(f"{r:.2f}x {other}")
         print(row + "   " + ", ".join(ratios))
     notes(results)
 
 
 def paired(results, s, a, b):
-    """Median over the passes of a's value over b's, or None."""
+    """Median over the passes of a's value over b's; None when a or b has
+    no figures or b served nothing in every pass."""
     va, vb = results.get((s, a)), results.get((s, b))
-    if not va or not vb:
-        return None
-    return med([x / y for x, y in zip(va, vb) if y])
+    rs = [x / y for x, y in zip(va or [], vb or []) if y]
+    return med(rs) if rs else None
 
 
 def notes(results):
