@@ -19,11 +19,16 @@ static bool set_mark(struct rxbatch *b, int mark)
 	return true;
 }
 
-static void lower(struct rxbatch *b)
+static void stop(struct rxbatch *b)
 {
 	loop_timer_del(b->l, b->tick);
 	b->tick = NULL;
 	b->raised = false;
+}
+
+static void lower(struct rxbatch *b)
+{
+	stop(b);
 	/* The kernel checks the queue against the new mark at once, so what
 	 * waits below the old one is reported readable now. */
 	set_mark(b, 1);
@@ -89,8 +94,7 @@ void rxbatch_read(struct rxbatch *b, size_t n)
 	if (!b->tick)
 		return;
 	if (!set_mark(b, RXBATCH_LOWAT)) {
-		loop_timer_del(b->l, b->tick);
-		b->tick = NULL;
+		stop(b);
 		return;
 	}
 	b->raised = true;
@@ -105,7 +109,5 @@ bool rxbatch_raised(const struct rxbatch *b)
 
 void rxbatch_free(struct rxbatch *b)
 {
-	loop_timer_del(b->l, b->tick);
-	b->tick = NULL;
-	b->raised = false;
+	stop(b);
 }
