@@ -1,10 +1,10 @@
 /*
  * test_completions.c - the completions, each run by its real shell: bash
- * interactive on a pseudo-terminal, a line typed, TAB pressed, and then a
- * key bound to print the edited line, so the test sees what the user
- * would (the line after TAB, and the list of candidates the shell drew
- * above it).  The freshly built sockctl comes first on PATH, since the
- * completions ask it for the socket option names.  A shell that is
+ * and zsh interactive on a pseudo-terminal, a line typed, TAB pressed, and
+ * then a key bound to print the edited line, so the test sees what the
+ * user would (the line after TAB, and the list of candidates the shell
+ * drew above it).  The freshly built sockctl comes first on PATH, since
+ * the completions ask it for the socket option names.  A shell that is
  * missing fails the test: the project's set-up installs it.
  */
 #define _GNU_SOURCE
@@ -86,7 +86,10 @@ static long wait_after(struct proc *p, size_t from, const char *needle,
 /*
  * Start `shell` interactive with the completion loaded, a wide and tall
  * window (so lists are drawn whole, without paging), and Ctrl-X Ctrl-D
- * bound to print the line being edited as BUF<line>BUF.
+ * bound to print the line being edited as BUF<line>BUF.  zsh shows it as
+ * a message under the line: printing it instead would hand the terminal
+ * back to its cooked mode for a moment, where the next keys typed would
+ * be taken as line-editing characters by the terminal itself.
  */
 static struct proc *shell_start(const char *shell)
 {
@@ -95,20 +98,42 @@ static struct proc *shell_start(const char *shell)
 	struct proc *p;
 	long ready;
 
-	const char *argv[] = {"bash", "--norc", "--noprofile", "-i", NULL};
+	if (!strcmp(shell, "bash")) {
+		const char *argv[] = {"bash", "--norc", "--noprofile", "-i",
+				      NULL};
 
-	if (asprintf(&setup,
-		     "PS1='PROMPT> '; . '%s/sockctl.bash'; "
-		     "bind 'set completion-query-items 0'; "
-		     "bind 'set page-completions off'; "
-		     "bind 'set show-all-if-ambiguous on'; "
-		     "bind -x '\"\\C-x\\C-d\": "
-		     "printf \"" BUF_OPEN "%%s" BUF_CLOSE
-		     "\\n\" \"$READLINE_LINE\"'; "
-		     "echo RE\"\"ADY\n",
-		     src) < 0)
-		abort();
-	p = proc_start(argv, PROC_PTY);
+		if (asprintf(&setup,
+			     "PS1='PROMPT> '; . '%s/sockctl.bash'; "
+			     "bind 'set completion-query-items 0'; "
+			     "bind 'set page-completions off'; "
+			     "bind 'set show-all-if-ambiguous on'; "
+			     "bind -x '\"\\C-x\\C-d\": "
+			     "printf \"" BUF_OPEN "%%s" BUF_CLOSE
+			     "\\n\" \"$READLINE_LINE\"'; "
+			     "echo RE\"\"ADY\n",
+			     src) < 0)
+			abort();
+		p = proc_start(argv, PROC_PTY);
+	} else {
+		const char *argv[] = {"zsh", "-f", "-i", NULL};
+
+		/* compinit reads every function file on fpath: only the
+		 * directories of the completion system itself are kept, so
+		 * that it starts in about a second rather than many. */
+		if (asprintf(&setup,
+			     "bindkey -e; PS1='PROMPT> '; "
+			     "fpath=('%s' "
+			     "${(M)fpath:#*/Completion(|/Base|/Zsh|/Unix)}); "
+			     "autoload -Uz compinit; compinit -u -D; "
+			     "unsetopt list_ambiguous; LISTMAX=10000; "
+			     "buf() { zle -M \"" BUF_OPEN "$BUFFER" BUF_CLOSE
+			     "\" }; "
+			     "zle -N buf; bindkey '^X^D' buf; "
+			     "echo RE\"\"ADY\n",
+			     src) < 0)
+			abort();
+		p = proc_start(argv, PROC_PTY);
+	}
 	ioctl(p->out, TIOCSWINSZ, &ws);
 	proc_puts(p, setup);
 	/* Keys typed before the prompt would meet the terminal in its
@@ -198,6 +223,17 @@ static bool shown(const char *screen, const char *word)
 
 	for (const char *s = screen; (s = strstr(s, word)); s++)
 		if ((s == screen || s[-1] == ' ') && (!s[n] || s[n] == ' '))
+			return true;
+	return false;
+}
+
+/* Is line one of the lines of text? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *s = text; (s = strstr(s, line)); s++)
+		if ((s == text || s[-1] == '\n') && s[n] == '\n')
 			return true;
 	return false;
 }
@@ -390,4 +426,83 @@ Test(completions, bash_flag_values_after_equals)
 	expect_line_start(sh, "sockctl connect --progress loc",
 			  "sockctl connect --progress localhost");
 	proc_free(sh);
+}
+
+/* ---- zsh ---- */
+
+Test(completions, zsh_opts_get_and_set_names)
+{
+	struct proc *sh = shell_start("zsh");
+
+	expect_line(sh, "sockctl opts get nod", "sockctl opts get nodelay ");
+	expect_line(sh, "sockctl opts get SO_KEEPA",
+		    "sockctl opts get SO_KEEPALIVE ");
+	expect_line(sh, "sockctl opts set SO_RCVB",
+		    "sockctl opts set SO_RCVBUF=");
+	expect_line(sh, "sockctl opts set nod", "sockctl opts set nodelay=");
+	expect_line(sh, "sockctl opts --udp set cor",
+		    "sockctl opts --udp set cork=");
+	proc_free(sh);
+}
+
+Test(completions, zsh_sockopt_names)
+{
+	struct proc *sh = shell_start("zsh");
+
+	sockopt_names(sh);
+	proc_free(sh);
+}
+
+Test(completions, zsh_sockopt_names_fit_the_socket_kind)
+{
+	struct proc *sh = shell_start("zsh");
+
+	sockopt_kinds(sh);
+	proc_free(sh);
+}
+
+Test(completions, zsh_serve_udp_offers_udp_listen_flags)
+{
+	struct proc *sh = shell_start("zsh");
+
+	serve_udp(sh);
+	proc_free(sh);
+}
+
+Test(completions, zsh_udp_send_host_then_port)
+{
+	struct proc *sh = shell_start("zsh");
+
+	udp_send_host_port(sh);
+	proc_free(sh);
+}
+
+/* Where meson installs _sockctl is a directory on zsh's own fpath. */
+Test(completions, zsh_completion_is_installed_where_zsh_looks)
+{
+	char *bin = strdup(sockctl_path()), *json, *path, *dest, *dir;
+	const char *key = "completions/_sockctl\": \"", *s, *e;
+	const char *argv[] = {"zsh", "-f", "-c", "print -rl -- $fpath", NULL};
+	struct run r;
+
+	if (asprintf(&path, "%s/meson-info/intro-installed.json",
+		     dirname(bin)) < 0)
+		abort();
+	json = read_file(path, NULL);
+	s = strstr(json, key);
+	cr_assert(s, "%s does not install completions/_sockctl", path);
+	s += strlen(key);
+	e = strchr(s, '"');
+	cr_assert(e);
+	dest = strndup(s, (size_t)(e - s));
+	dir = dirname(dest);
+	cr_assert_eq(run_argv(&r, NULL, T, argv), 0,
+		     "zsh failed (is it installed?): %s", r.err);
+	cr_expect(has_line(r.out, dir), "%s is not on zsh's fpath:\n%s", dir,
+		  r.out);
+	run_free(&r);
+	free(dest);
+	free(json);
+	free(path);
+	free(bin);
 }
