@@ -1,11 +1,13 @@
 /*
- * test_completions.c - the completions, each run by its real shell: bash
- * and zsh interactive on a pseudo-terminal, a line typed, TAB pressed, and
- * then a key bound to print the edited line, so the test sees what the
- * user would (the line after TAB, and the list of candidates the shell
- * drew above it).  The freshly built sockctl comes first on PATH, since
- * the completions ask it for the socket option names.  A shell that is
- * missing fails the test: the project's set-up installs it.
+ * test_completions.c - the bash, zsh and fish completions, each run by
+ * its real shell: bash and zsh interactive on a pseudo-terminal, a line
+ * typed, TAB pressed, and then a key bound to print the edited line, so
+ * the test sees what the user would (the line after TAB, and the list of
+ * candidates the shell drew above it); fish through `complete -C`, its own
+ * way of asking what TAB offers.  The freshly built sockctl comes first on
+ * PATH, since the completions ask it for the socket option names.  A
+ * shell that is missing fails the test: the project's set-up installs
+ * all three.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -505,4 +507,112 @@ Test(completions, zsh_completion_is_installed_where_zsh_looks)
 	free(json);
 	free(path);
 	free(bin);
+}
+
+/* ---- fish ---- */
+
+/* The candidates `complete -C line` gives, one a line, without the
+ * descriptions. */
+static char *fish_complete(const char *line)
+{
+	static const char script[] =
+		"source $argv[1]; and complete -C $argv[2]";
+	char *file = source_path("completions/sockctl.fish");
+	const char *argv[] = {
+		"fish", "--no-config", "-c", script, file, line, NULL,
+	};
+	struct run r;
+	char *out;
+
+	cr_assert_eq(run_argv(&r, NULL, T, argv), 0,
+		     "fish failed (is it installed?): %s", r.err);
+	cr_assert_str_empty(r.err, "fish: %s", r.err);
+	out = strdup(r.out ? r.out : "");
+	/* Keep "candidate\n" of each "candidate\tdescription\n". */
+	for (char *s = out, *o = out;; s++) {
+		if (*s == '\t') {
+			while (*s && *s != '\n')
+				s++;
+		}
+		*o++ = *s;
+		if (!*s)
+			break;
+	}
+	run_free(&r);
+	free(file);
+	return out;
+}
+
+static void fish_expect(const char *typed, const char *const yes[],
+			const char *const no[])
+{
+	char *c = fish_complete(typed);
+
+	for (size_t i = 0; yes && yes[i]; i++)
+		cr_expect(has_line(c, yes[i]),
+			  "fish: '%s' does not offer %s:\n%s", typed, yes[i],
+			  c);
+	for (size_t i = 0; no && no[i]; i++)
+		cr_expect(!has_line(c, no[i]), "fish: '%s' offers %s:\n%s",
+			  typed, no[i], c);
+	free(c);
+}
+
+Test(completions, fish_connect_host_then_port)
+{
+	fish_expect("sockctl connect loc", WORDS("localhost"), NULL);
+	fish_expect("sockctl connect -w 3 localhost http-a", WORDS("http-alt"),
+		    WORDS("localhost"));
+	fish_expect("sockctl connect localhost 44", WORDS("443"), NULL);
+	/* --unix PATH replaces HOST PORT. */
+	fish_expect("sockctl connect --unix /tmp/x loc", NULL,
+		    WORDS("localhost"));
+}
+
+Test(completions, fish_progress_always)
+{
+	fish_expect("sockctl connect --progress=", WORDS("--progress=always"),
+		    NULL);
+	fish_expect("sockctl connect --progr",
+		    WORDS("--progress", "--progress="), NULL);
+}
+
+Test(completions, fish_sockopt_names)
+{
+	fish_expect("sockctl connect -o nod", WORDS("nodelay="),
+		    WORDS("TCP_NODELAY"));
+	fish_expect("sockctl connect -o SO_RCVB", WORDS("SO_RCVBUF="), NULL);
+	fish_expect("sockctl connect -o tcp_no",
+		    WORDS("tcp_nodelay=", "tcp_notsent_lowat="), NULL);
+	fish_expect("sockctl opts get nod", WORDS("nodelay"), NULL);
+	fish_expect("sockctl opts set nod", WORDS("nodelay="), NULL);
+}
+
+Test(completions, fish_sockopt_names_fit_the_socket_kind)
+{
+	fish_expect("sockctl opts get --udp ",
+		    WORDS("UDP_CORK", "SO_RCVBUF", "IP_TTL"),
+		    WORDS("TCP_NODELAY", "TCP_CORK"));
+	fish_expect("sockctl udp-send -o ",
+		    WORDS("UDP_CORK=", "SO_RCVBUF=", "IPV6_UNICAST_HOPS="),
+		    WORDS("TCP_NODELAY=", "SO_ERROR=", "SO_TYPE="));
+	fish_expect("sockctl serve --udp 0 -o UDP_",
+		    WORDS("UDP_CORK=", "UDP_GRO=", "UDP_SEGMENT="), NULL);
+	fish_expect("sockctl connect -4 -o IP", WORDS("IP_TOS=", "IP_TTL="),
+		    WORDS("IPV6_TCLASS="));
+}
+
+Test(completions, fish_serve_udp_offers_udp_listen_flags)
+{
+	fish_expect("sockctl serve --udp 0 --no-e", WORDS("--no-echo"), NULL);
+	fish_expect("sockctl serve --udp 0 --max-s", WORDS("--max-size"), NULL);
+	fish_expect("sockctl serve --udp 0 --bro", NULL, WORDS("--broker"));
+	fish_expect("sockctl serve --bro", WORDS("--broker"), NULL);
+}
+
+Test(completions, fish_udp_send_host_then_port)
+{
+	fish_expect("sockctl udp-send loc", WORDS("localhost"), NULL);
+	fish_expect("sockctl udp-send -w 1 localhost domain-",
+		    WORDS("domain-s"), WORDS("localhost"));
 }
